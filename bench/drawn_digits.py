@@ -1,0 +1,117 @@
+"""How well the whole path reads real human handwriting drawn onto the app's canvas.
+
+Each digit of the pen-stroke set (../shared/data/strokes) is drawn with the app's brush onto
+a canvas of the app's size, at a size and place a person might pick (small to large, often
+off-centre; fixed seed), then read through canvas -> preprocessing -> model. In the same run,
+the same canvases go through two weaker paths for contrast:
+
+  naive resize      the whole canvas shrunk to 28x28 and inverted, as most demos do;
+  no stroke width   the MNIST recipe without the stroke-width normalisation.
+
+    python -m bench.drawn_digits                 # the shipped CNN
+    python -m bench.drawn_digits --arch mlp      # the shipped MLP
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from model import load_classifier
+from model.canvas import CANVAS_SIZE, draw_like_a_person, sketchpad_value
+from model.preprocess import to_mnist
+
+STROKES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "strokes"
+
+
+def load_strokes(folder: Path) -> list[dict]:
+    """Every digit of every .jsonl file in `folder`: {"label", "writer", "strokes"}."""
+    digits = []
+    for path in sorted(folder.glob("*.jsonl")):
+        with path.open() as lines:
+            digits += [json.loads(line) for line in lines if line.strip()]
+    return digits
+
+
+def naive_resize(canvas: np.ndarray) -> np.ndarray:
+    """The whole canvas squeezed to 28x28 and inverted: no crop, no centring."""
+    small = Image.fromarray(canvas).resize((28, 28), Image.Resampling.BILINEAR)
+    return 1.0 - np.asarray(small, dtype=np.float32) / 255.0
+
+
+def score(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Top-1 and top-3 accuracy; a blank answer (NaN row) counts as wrong."""
+    probabilities = np.nan_to_num(probabilities, nan=-1.0)
+    top3 = np.argsort(-probabilities, axis=1)[:, :3]
+    return float((top3[:, 0] == labels).mean()), float((top3 == labels[:, None]).any(axis=1).mean())
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strokes", type=Path, default=STROKES, help="folder of pen-stroke .jsonl files")
+    parser.add_argument("--arch", default="cnn", choices=["cnn", "mlp"], help="shipped weights to use (default: cnn)")
+    parser.add_argument("--weights", default=None, help="a weights file instead of the shipped one")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the sizes and places of the drawings")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N digits (default: all)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    digits = load_strokes(args.strokes)
+    if not digits:
+        raise SystemExit(f"no pen strokes found in {args.strokes}")
+    if args.limit:
+        digits = digits[: args.limit]
+    classifier = load_classifier(args.weights, arch=args.arch)
+    rng = np.random.default_rng(args.seed)
+    labels = np.array([d["label"] for d in digits])
+    writers = np.array([d["writer"] for d in digits])
+
+    paths = {"whole path": [], "no stroke width": [], "naive resize": []}
+    for digit in digits:
+        canvas = draw_like_a_person(digit["strokes"], rng)
+        paths["whole path"].append(classifier.predict(sketchpad_value(canvas)).probabilities)
+        paths["no stroke width"].append(to_mnist(canvas, normalize_stroke=False))
+        paths["naive resize"].append(naive_resize(canvas))
+    blank_row = np.full(10, np.nan, np.float32)
+    results = {"whole path": np.stack([p if p is not None else blank_row for p in paths["whole path"]])}
+    for name in ("no stroke width", "naive resize"):
+        images = paths[name]
+        drawn = [i for i, image in enumerate(images) if image is not None]
+        probabilities = np.tile(blank_row, (len(images), 1))
+        probabilities[drawn] = classifier.probabilities(np.stack([images[i] for i in drawn]))
+        results[name] = probabilities
+
+    report = {"digits": len(digits), "writers": len(set(writers)), "canvas": CANVAS_SIZE,
+              "weights": args.weights or f"assets/{args.arch}.pt", "seed": args.seed, "paths": {}}
+    print(f"{len(digits)} digits by {len(set(writers))} writers on a {CANVAS_SIZE}x{CANVAS_SIZE} canvas, "
+          f"{report['weights']}, seed {args.seed}\n")
+    print(f"{'path':<18}{'top-1':>8}{'top-3':>8}{'worst writer':>14}{'blank':>7}")
+    for name, probabilities in results.items():
+        top1, top3 = score(probabilities, labels)
+        per_writer = {w: score(probabilities[writers == w], labels[writers == w])[0] for w in sorted(set(writers))}
+        blanks = int(np.isnan(probabilities[:, 0]).sum())
+        report["paths"][name] = {"top1": top1, "top3": top3, "blank": blanks, "per_writer_top1": per_writer}
+        print(f"{name:<18}{top1:>8.2%}{top3:>8.2%}{min(per_writer.values()):>14.2%}{blanks:>7}")
+
+    whole = results["whole path"]
+    per_writer = report["paths"]["whole path"]["per_writer_top1"]
+    print("\nwhole path, top-1 per writer:")
+    for i, (writer, accuracy) in enumerate(per_writer.items()):
+        print(f"  {writer.rsplit('-', 1)[-1]} {accuracy:6.2%}", end="\n" if i % 6 == 5 else "")
+    confusions = defaultdict(int)
+    for label, guess in zip(labels, np.nan_to_num(whole, nan=-1).argmax(1)):
+        if label != guess:
+            confusions[f"{label}->{guess}"] += 1
+    print("\nmost common mistakes (true->read):", ", ".join(f"{k} x{v}" for k, v in sorted(confusions.items(), key=lambda kv: -kv[1])[:8]))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""The digit recognizer's core: networks, canvas-to-MNIST preprocessing, weights, prediction.
+
+    networks.py    the architectures (CNN, MLP), built by name
+    preprocess.py  any picture of a digit -> the 28x28 MNIST-style input
+    weights.py     weight files with metadata: atomic save, safe load
+    classifier.py  load_classifier() and Prediction: picture in, probabilities out
+    canvas.py      the app's canvas and brush, and drawing pen strokes onto it
+"""
+
+from model.classifier import BLANK, Classifier, Prediction, load_classifier
+from model.weights import WeightsError
+
+__all__ = ["BLANK", "Classifier", "Prediction", "WeightsError", "load_classifier"]

@@ -1,0 +1,70 @@
+"""The app's drawing surface, and drawing pen strokes onto it the way the Sketchpad does.
+
+The canvas size and the brush live here, not in app.py, because the benchmark and the
+tests must draw human pen strokes onto exactly the canvas people draw on in the app.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+# 320 px keeps the browser's PNG export (most of the latency per stroke) short, while
+# leaving room for a finger. A digit drawn at a natural size (about 2/3 of the pad) is
+# then ~210 px tall, and a 24 px line is ~11 % of that: MNIST's proportion.
+CANVAS_SIZE = 320
+BRUSH_RADIUS = 12  # gr.Brush(default_size=...) is a radius; the line is twice as wide
+
+Strokes = list[list[tuple[float, float]]]  # strokes -> points -> (x, y), y pointing down
+
+
+def draw_strokes(
+    strokes: Strokes,
+    height: float,
+    centre: tuple[float, float],
+    canvas_size: int = CANVAS_SIZE,
+    brush_radius: float = BRUSH_RADIUS,
+) -> np.ndarray:
+    """Draw strokes in black on a white canvas, scaled to `height` px and centred at `centre`.
+
+    Consecutive points are joined by straight segments with round joints, as the
+    Sketchpad brush joins successive pointer positions. Returns canvas_size^2 uint8.
+    """
+    points = np.array([p for stroke in strokes for p in stroke], dtype=np.float64)
+    low, high = points.min(axis=0), points.max(axis=0)
+    scale = height / max(high[1] - low[1], 1.0)
+    middle = (low + high) / 2
+    canvas = Image.new("L", (canvas_size, canvas_size), 255)
+    pen = ImageDraw.Draw(canvas)
+    for stroke in strokes:
+        xy = [tuple((np.array(p) - middle) * scale + centre) for p in stroke]
+        if len(xy) > 1:
+            pen.line(xy, fill=0, width=round(2 * brush_radius))
+        for x, y in xy:
+            pen.ellipse((x - brush_radius, y - brush_radius, x + brush_radius, y + brush_radius), fill=0)
+    return np.asarray(canvas)
+
+
+def draw_like_a_person(strokes: Strokes, rng: np.random.Generator, canvas_size: int = CANVAS_SIZE) -> np.ndarray:
+    """Draw strokes at a size and place people pick on a square pad: small to large, often off-centre."""
+    points = np.array([p for stroke in strokes for p in stroke], dtype=np.float64)
+    extent = points.max(axis=0) - points.min(axis=0)
+    aspect = extent[0] / max(extent[1], 1.0)  # width / height
+    margin = BRUSH_RADIUS + 2
+    height = rng.uniform(0.3, 0.9) * canvas_size
+    height = min(height, (canvas_size - 2 * margin) / max(aspect, 1e-6))  # a wide digit must still fit
+    height = min(height, canvas_size - 2 * margin)
+    half = np.array([aspect * height, height]) / 2 + margin
+    centre = rng.uniform(half, canvas_size - half)
+    return draw_strokes(strokes, height, tuple(centre), canvas_size)
+
+
+def sketchpad_value(gray: np.ndarray) -> dict:
+    """What a gr.Sketchpad callback receives for this drawing: an RGBA composite, white and opaque."""
+    rgba = np.empty(gray.shape + (4,), np.uint8)
+    rgba[..., :3] = gray[..., None]
+    rgba[..., 3] = 255
+    layer = np.zeros_like(rgba)
+    layer[..., 3] = 255 - gray
+    background = np.full_like(rgba, 255)
+    return {"background": background, "layers": [layer], "composite": rgba}

@@ -1,0 +1,257 @@
+"""Canvas -> 28x28, the way MNIST itself was made.
+
+MNIST digits were cropped to their ink, scaled so the longer side is 20 px (keeping
+the aspect ratio, with anti-aliasing), and pasted into a 28x28 field with the centre
+of mass at the centre. A network trained on them only reads drawings that went
+through the same steps, so this module repeats them for any picture of a digit:
+
+1. find the ink (dark on light, light on dark, or alpha) -> float map, ink = 1;
+2. crop to the ink; a blank picture or a lone speck stops here with `None`;
+3. scale the longer side to 20 px, working at 4x resolution (80 px);
+4. bring the stroke width to MNIST's typical width: people draw big and small with
+   the same brush, so the width relative to the digit varies 2-4x;
+5. place it so that the centre of mass lands at the centre, then average 4x4 blocks
+   down to 28x28 (block averaging keeps the centre of mass exactly where it was put).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+SIZE = 28  # the network's input is SIZE x SIZE
+BOX = 20  # the longer side of the digit, as in MNIST
+SUPERSAMPLE = 4  # steps 3-5 run at this multiple of the final resolution
+# Where the centre of mass goes, in pixel-index coordinates (row, column = 0 .. 27). MNIST's
+# training digits have theirs at (14.0, 14.0) on average (std 0.3), so that is the centre here.
+CENTRE = 14.0
+# Stroke width (in output px) that drawings are brought to: the median of MNIST's training
+# digits (2.75 px; 10-90 % range 2.0-3.8), measured with `stroke_width` at 4x resolution.
+MNIST_STROKE_WIDTH = 2.75
+
+INK_THRESHOLD = 0.25  # a pixel is "ink" above this; lower values are anti-aliasing or noise
+# A drawing whose longer side is under this many stroke widths is a dot, not a digit
+# (a round dot of diameter D measures D / 2 wide, so it scores 2).
+MIN_EXTENT_IN_STROKES = 2.5
+# Ink covering less than this share of the picture is treated as stray specks.
+MIN_INK_SHARE = 2e-5
+
+# Pictures larger than this (on their longer side) are shrunk first: a digit needs no more,
+# and a 6000x6000 photo would otherwise cost half a gigabyte of floats.
+MAX_SIDE = 2048
+
+# The normalisation used in training (MNIST's mean and standard deviation); weight files
+# record the values they were trained with, these are the defaults.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+def to_mnist(image, normalize_stroke: bool = True) -> np.ndarray | None:
+    """Turn a picture of one digit into a 28x28 float32 array in [0, 1], ink = 1.
+
+    `image` may be a Gradio Sketchpad value (a dict with "composite"), a PIL image of any
+    mode, or a numpy array (H x W, H x W x 1/3/4; uint8, uint16, bool or float).
+    Returns None when there is no digit to read: a blank canvas or only specks.
+    """
+    ink = ink_map(image)
+    if ink is None:
+        return None
+    crop = crop_to_ink(ink)
+    if crop is None:
+        return None
+    big = scale_longer_side(crop, BOX * SUPERSAMPLE)
+    if normalize_stroke:
+        big = set_stroke_width(big, MNIST_STROKE_WIDTH * SUPERSAMPLE)
+        if big is None:
+            return None
+    return centre_and_reduce(big)
+
+
+def normalize(image28: np.ndarray, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> np.ndarray:
+    """The per-pixel normalisation the network was trained with."""
+    return ((image28 - mean) / std).astype(np.float32)
+
+
+# --- 1. Which pixels are ink -------------------------------------------------------------
+
+
+def ink_map(image) -> np.ndarray | None:
+    """A float32 H x W map in [0, 1] with ink = 1, or None for an empty value."""
+    if isinstance(image, dict):  # a Gradio ImageEditor / Sketchpad value
+        image = image.get("composite")
+    if image is None:
+        return None
+    if isinstance(image, (str, bytes)) or hasattr(image, "read"):
+        image = Image.open(image)
+    if isinstance(image, Image.Image):
+        image = pil_to_array(image)
+    pixels = shrink(as_float(np.asarray(image)), MAX_SIDE)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if pixels.ndim == 2:
+        gray, alpha = pixels, None
+    elif pixels.ndim == 3 and pixels.shape[2] in (2, 3, 4):
+        channels = pixels.shape[2]
+        alpha = pixels[:, :, -1] if channels in (2, 4) else None
+        colour = pixels[:, :, :-1] if alpha is not None else pixels
+        gray = colour[:, :, 0] if colour.shape[2] == 1 else colour @ np.array([0.299, 0.587, 0.114], np.float32)
+    else:
+        raise ValueError(f"expected an H x W or H x W x C image, got an array of shape {pixels.shape}")
+    if gray.size == 0:
+        return None
+    if alpha is not None and alpha.min() < 0.99:
+        # Anything transparent: the alpha channel is what was drawn (a Sketchpad layer,
+        # or a PNG with a transparent background), whatever colour the ink has.
+        return np.ascontiguousarray(alpha, dtype=np.float32)
+    return contrast_with_background(gray)
+
+
+def pil_to_array(image: Image.Image) -> np.ndarray:
+    """Pixels of a PIL image of any mode, as an array that `as_float` understands."""
+    if max(image.size) > MAX_SIDE:  # shrink in C before any float copy is made
+        if image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+            image = image.convert("RGBA")
+        image = image.reduce(-(-max(image.size) // MAX_SIDE))
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(image, dtype=np.uint16)
+    if image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        return (values - low) / (high - low) if high > low else np.zeros_like(values)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB" if image.mode != "L" else "L"))
+
+
+def as_float(pixels: np.ndarray) -> np.ndarray:
+    """Scale any integer, boolean or float array to float32 in [0, 1]."""
+    if pixels.dtype == bool:
+        return pixels.astype(np.float32)
+    if np.issubdtype(pixels.dtype, np.integer):
+        return pixels.astype(np.float32) / float(np.iinfo(pixels.dtype).max)
+    pixels = np.nan_to_num(pixels.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
+    if pixels.size and pixels.max() > 1.0:  # floats on a 0-255 scale
+        pixels = pixels / 255.0
+    return np.clip(pixels, 0.0, 1.0)
+
+
+def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Average blocks of pixels so that neither side exceeds `max_side`."""
+    factor = -(-max(pixels.shape[:2]) // max_side)
+    if factor <= 1:
+        return pixels
+    height, width = pixels.shape[0] // factor * factor, pixels.shape[1] // factor * factor
+    blocks = pixels[:height, :width].reshape(height // factor, factor, width // factor, factor, *pixels.shape[2:])
+    return blocks.mean(axis=(1, 3))
+
+
+def contrast_with_background(gray: np.ndarray) -> np.ndarray:
+    """Ink = how far a pixel is from the background, which is read off the picture's border.
+
+    Dark ink on a light background and light ink on a dark one come out the same.
+    """
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    if background >= 0.5:
+        ink = (background - gray) / background
+    else:
+        ink = (gray - background) / (1.0 - background)
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+# --- 2. Crop to the ink --------------------------------------------------------------------
+
+
+def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
+    """The smallest box holding all ink, or None when there is too little ink to be a digit."""
+    mask = ink > INK_THRESHOLD
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0 or mask.sum() < max(1.0, MIN_INK_SHARE * ink.size):
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+# --- 3. Scale the longer side ----------------------------------------------------------------
+
+
+def scale_longer_side(ink: np.ndarray, longer: int) -> np.ndarray:
+    """Resize so that the longer side is exactly `longer` px, keeping the aspect ratio."""
+    height, width = ink.shape
+    scale = longer / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # PIL wants (w, h)
+    # BOX averages every source pixel when shrinking (true anti-aliasing);
+    # bilinear is smooth and ring-free when a small picture is enlarged.
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    resized = Image.fromarray(ink, mode="F").resize(size, resample)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+# --- 4. Stroke width -----------------------------------------------------------------------------
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Average stroke width in px: area / length, with length = half the ink's outline."""
+    mask = ink > 0.5
+    area = float(mask.sum())
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    inside = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    outline = float((mask & ~inside).sum())
+    # A stroke of width w and length L has area w*L and about 2L outline pixels.
+    return 2.0 * area / outline if outline else float(min(mask.shape))
+
+
+def set_stroke_width(big: np.ndarray, target: float) -> np.ndarray | None:
+    """Thin or thicken the strokes of a BOX*SUPERSAMPLE image towards `target` px.
+
+    Returns None when the "digit" is a single dot (no longer than a couple of stroke widths).
+    """
+    width = stroke_width(big)
+    if max(big.shape) < MIN_EXTENT_IN_STROKES * width:
+        return None
+    radius = round((width - target) / 2)
+    if radius == 0:
+        return big
+    # Keep at least a 2-px core when thinning, so that faint strokes never vanish.
+    radius = min(radius, max(0, int((width - 2) / 2)))
+    if radius == 0:
+        return big
+    size = 2 * abs(radius) + 1
+    morph = ImageFilter.MinFilter(size) if radius > 0 else ImageFilter.MaxFilter(size)
+    if radius < 0:  # thickening grows the digit: leave room for it
+        big = np.pad(big, abs(radius))
+    adjusted = np.asarray(Image.fromarray(big, mode="F").filter(morph), dtype=np.float32)
+    crop = crop_to_ink(adjusted)
+    return scale_longer_side(crop, BOX * SUPERSAMPLE) if crop is not None else None
+
+
+# --- 5. Centre of mass, then down to 28x28 -------------------------------------------------------
+
+
+def centre_and_reduce(big: np.ndarray) -> np.ndarray:
+    """Paste into a 112x112 field with the centre of mass at the centre, then 4x4-average to 28x28."""
+    field_size = SIZE * SUPERSAMPLE
+    com_row, com_col = centre_of_mass(big)
+    # Block averaging maps high-res coordinate c to (c + 0.5) / S - 0.5, so this is where the
+    # centre of mass must go in the big field for it to land on CENTRE after the reduction.
+    target = (CENTRE + 0.5) * SUPERSAMPLE - 0.5
+    top = round(target - com_row)
+    left = round(target - com_col)
+    field = np.zeros((field_size, field_size), np.float32)
+    # Clip whatever would fall outside the field (a lopsided digit can, as in MNIST).
+    src_top, src_left = max(0, -top), max(0, -left)
+    dst_top, dst_left = max(0, top), max(0, left)
+    height = min(big.shape[0] - src_top, field_size - dst_top)
+    width = min(big.shape[1] - src_left, field_size - dst_left)
+    field[dst_top : dst_top + height, dst_left : dst_left + width] = big[
+        src_top : src_top + height, src_left : src_left + width
+    ]
+    return field.reshape(SIZE, SUPERSAMPLE, SIZE, SUPERSAMPLE).mean(axis=(1, 3))
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the intensity centre of mass."""
+    rows, cols = np.indices(image.shape)
+    mass = image.sum()
+    return float((rows * image).sum() / mass), float((cols * image).sum() / mass)
