@@ -17,7 +17,7 @@ through the same steps, so this module repeats them for any picture of a digit:
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 SIZE = 28  # the network's input is SIZE x SIZE
 BOX = 20  # the longer side of the digit, as in MNIST
@@ -76,50 +76,49 @@ def normalize(image28: np.ndarray, mean: float = MNIST_MEAN, std: float = MNIST_
 
 
 def ink_map(image) -> np.ndarray | None:
-    """A float32 H x W map in [0, 1] with ink = 1, or None for an empty value."""
+    """H x W ink strength, ink high: uint8 (0-255) for 8-bit pictures, else float32 in [0, 1].
+
+    8-bit pictures (every Sketchpad value, every PNG) stay uint8 until they are cropped,
+    because converting a whole 800x800 RGBA canvas to floats would cost more than all the
+    other steps together. Returns None for an empty value.
+    """
     if isinstance(image, dict):  # a Gradio ImageEditor / Sketchpad value
         image = image.get("composite")
     if image is None:
         return None
     if isinstance(image, (str, bytes)) or hasattr(image, "read"):
         image = Image.open(image)
-    if isinstance(image, Image.Image):
-        image = pil_to_array(image)
-    pixels = shrink(as_float(np.asarray(image)), MAX_SIDE)
+    pixels = pil_pixels(image) if isinstance(image, Image.Image) else np.asarray(image)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
-    if pixels.ndim == 2:
-        gray, alpha = pixels, None
-    elif pixels.ndim == 3 and pixels.shape[2] in (2, 3, 4):
-        channels = pixels.shape[2]
-        alpha = pixels[:, :, -1] if channels in (2, 4) else None
-        colour = pixels[:, :, :-1] if alpha is not None else pixels
-        gray = colour[:, :, 0] if colour.shape[2] == 1 else colour @ np.array([0.299, 0.587, 0.114], np.float32)
-    else:
+    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (2, 3, 4))):
         raise ValueError(f"expected an H x W or H x W x C image, got an array of shape {pixels.shape}")
-    if gray.size == 0:
+    if pixels.size == 0:
         return None
-    if alpha is not None and alpha.min() < 0.99:
-        # Anything transparent: the alpha channel is what was drawn (a Sketchpad layer,
-        # or a PNG with a transparent background), whatever colour the ink has.
-        return np.ascontiguousarray(alpha, dtype=np.float32)
-    return contrast_with_background(gray)
+    pixels = shrink(pixels if pixels.dtype == np.uint8 else as_float(pixels), MAX_SIDE)
+    full = 255 if pixels.dtype == np.uint8 else 1.0
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        alpha = pixels[:, :, -1]
+        if alpha.min() < 0.98 * full:
+            # Anything transparent: the alpha channel is what was drawn (a Sketchpad layer,
+            # or a PNG with a transparent background), whatever colour the ink has.
+            return np.ascontiguousarray(alpha)
+        pixels = pixels[:, :, :-1]
+    return contrast_with_background(luminance(pixels))
 
 
-def pil_to_array(image: Image.Image) -> np.ndarray:
-    """Pixels of a PIL image of any mode, as an array that `as_float` understands."""
-    if max(image.size) > MAX_SIDE:  # shrink in C before any float copy is made
-        if image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
-            image = image.convert("RGBA")
-        image = image.reduce(-(-max(image.size) // MAX_SIDE))
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(image, dtype=np.uint16)
-    if image.mode in ("I", "F"):
+def pil_pixels(image: Image.Image) -> np.ndarray:
+    """The pixels of a PIL image of any mode: uint8 L, LA, RGB or RGBA, or a float/uint16 array."""
+    if image.mode.startswith("I;16"):
+        return np.asarray(image).astype(np.uint16)
+    if image.mode in ("I", "F"):  # no fixed range: stretch to [0, 1]
         values = np.asarray(image, dtype=np.float32)
         low, high = float(values.min()), float(values.max())
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
-    return np.asarray(image.convert("RGBA" if has_alpha else "RGB" if image.mode != "L" else "L"))
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        has_alpha = image.mode in ("PA", "La", "RGBa") or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(image)
 
 
 def as_float(pixels: np.ndarray) -> np.ndarray:
@@ -139,9 +138,22 @@ def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
     factor = -(-max(pixels.shape[:2]) // max_side)
     if factor <= 1:
         return pixels
+    if pixels.dtype == np.uint8:  # PIL averages 8-bit pixels in C, with no float copy
+        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).reduce(factor))
     height, width = pixels.shape[0] // factor * factor, pixels.shape[1] // factor * factor
     blocks = pixels[:height, :width].reshape(height // factor, factor, width // factor, factor, *pixels.shape[2:])
     return blocks.mean(axis=(1, 3))
+
+
+def luminance(pixels: np.ndarray) -> np.ndarray:
+    """Luminance of an H x W (x 2 or 3) array, keeping its dtype."""
+    if pixels.ndim == 2:
+        return pixels
+    if pixels.shape[2] == 1:
+        return pixels[:, :, 0]
+    if pixels.dtype == np.uint8:
+        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).convert("L"))
+    return pixels @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def contrast_with_background(gray: np.ndarray) -> np.ndarray:
@@ -150,25 +162,32 @@ def contrast_with_background(gray: np.ndarray) -> np.ndarray:
     Dark ink on a light background and light ink on a dark one come out the same.
     """
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
+    full = 255.0 if gray.dtype == np.uint8 else 1.0
+    background = float(np.median(border)) / full
+    levels = np.arange(256, dtype=np.float32) / 255 if gray.dtype == np.uint8 else gray
     if background >= 0.5:
-        ink = (background - gray) / background
+        ink = (background - levels) / background
     else:
-        ink = (gray - background) / (1.0 - background)
-    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+        ink = (levels - background) / (1.0 - background)
+    ink = np.clip(ink, 0.0, 1.0)
+    if gray.dtype == np.uint8:  # a lookup table over the 256 grey levels
+        return np.round(ink * 255).astype(np.uint8)[gray]
+    return ink.astype(np.float32)
 
 
 # --- 2. Crop to the ink --------------------------------------------------------------------
 
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
-    """The smallest box holding all ink, or None when there is too little ink to be a digit."""
-    mask = ink > INK_THRESHOLD
+    """The smallest box holding all ink as float32 in [0, 1], or None when there is too little ink."""
+    full = 255 if ink.dtype == np.uint8 else 1.0
+    mask = ink > INK_THRESHOLD * full
     rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0 or mask.sum() < max(1.0, MIN_INK_SHARE * ink.size):
+    if rows.size == 0 or np.count_nonzero(mask) < max(1.0, MIN_INK_SHARE * ink.size):
         return None
     cols = np.flatnonzero(mask.any(axis=0))
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return crop.astype(np.float32) / 255 if ink.dtype == np.uint8 else crop.astype(np.float32)
 
 
 # --- 3. Scale the longer side ----------------------------------------------------------------
@@ -211,19 +230,34 @@ def set_stroke_width(big: np.ndarray, target: float) -> np.ndarray | None:
     if max(big.shape) < MIN_EXTENT_IN_STROKES * width:
         return None
     radius = round((width - target) / 2)
-    if radius == 0:
-        return big
     # Keep at least a 2-px core when thinning, so that faint strokes never vanish.
     radius = min(radius, max(0, int((width - 2) / 2)))
     if radius == 0:
         return big
-    size = 2 * abs(radius) + 1
-    morph = ImageFilter.MinFilter(size) if radius > 0 else ImageFilter.MaxFilter(size)
     if radius < 0:  # thickening grows the digit: leave room for it
-        big = np.pad(big, abs(radius))
-    adjusted = np.asarray(Image.fromarray(big, mode="F").filter(morph), dtype=np.float32)
+        big = np.pad(big, -radius)
+    adjusted = morph(big, abs(radius), thicken=radius < 0)
     crop = crop_to_ink(adjusted)
     return scale_longer_side(crop, BOX * SUPERSAMPLE) if crop is not None else None
+
+
+def morph(image: np.ndarray, radius: int, thicken: bool) -> np.ndarray:
+    """Grey-level dilation (thicken) or erosion (thin) by a disc-like octagon of `radius` px.
+
+    Alternating 3x3 cross and 3x3 square steps grow an octagon, close enough to the round
+    brush that diagonal strokes change width as much as straight ones.
+    """
+    extreme = np.maximum if thicken else np.minimum
+    for step in range(radius):
+        padded = np.pad(image, 1)
+        centre = padded[1:-1, 1:-1]
+        result = extreme(extreme(centre, padded[:-2, 1:-1]), extreme(padded[2:, 1:-1], padded[1:-1, :-2]))
+        result = extreme(result, padded[1:-1, 2:])
+        if step % 2:
+            corners = extreme(extreme(padded[:-2, :-2], padded[:-2, 2:]), extreme(padded[2:, :-2], padded[2:, 2:]))
+            result = extreme(result, corners)
+        image = result
+    return image
 
 
 # --- 5. Centre of mass, then down to 28x28 -------------------------------------------------------
