@@ -54,7 +54,7 @@ def draw_like_a_person(strokes: Strokes, rng: np.random.Generator, canvas_size: 
     height = rng.uniform(0.3, 0.9) * canvas_size
     height = min(height, (canvas_size - 2 * margin) / max(aspect, 1e-6))  # a wide digit must still fit
     height = min(height, canvas_size - 2 * margin)
-    half = np.array([aspect * height, height]) / 2 + margin
+    half = np.minimum(np.array([aspect * height, height]) / 2 + margin, canvas_size / 2)  # rounding must not invert the range
     centre = rng.uniform(half, canvas_size - half)
     return draw_strokes(strokes, height, tuple(centre), canvas_size)
 

@@ -25,9 +25,11 @@ SUPERSAMPLE = 4  # steps 3-5 run at this multiple of the final resolution
 # Where the centre of mass goes, in pixel-index coordinates (row, column = 0 .. 27). MNIST's
 # training digits have theirs at (14.0, 14.0) on average (std 0.3), so that is the centre here.
 CENTRE = 14.0
-# Stroke width (in output px) that drawings are brought to: the median of MNIST's training
-# digits (2.75 px; 10-90 % range 2.0-3.8), measured with `stroke_width` at 4x resolution.
-MNIST_STROKE_WIDTH = 2.75
+# Stroke widths (in output px) that drawings are brought into: the 10-90 % range of MNIST's
+# training digits (median 2.75 px), measured with `stroke_width` at 4x resolution. Widths
+# inside it are left alone: the network is trained on all of them, and every thinning or
+# thickening also blurs corners and closes small loops.
+MNIST_STROKE_WIDTHS = (2.0, 3.8)
 
 INK_THRESHOLD = 0.25  # a pixel is "ink" above this; lower values are anti-aliasing or noise
 # A drawing whose longer side is under this many stroke widths is a dot, not a digit
@@ -61,7 +63,7 @@ def to_mnist(image, normalize_stroke: bool = True) -> np.ndarray | None:
         return None
     big = scale_longer_side(crop, BOX * SUPERSAMPLE)
     if normalize_stroke:
-        big = set_stroke_width(big, MNIST_STROKE_WIDTH * SUPERSAMPLE)
+        big = set_stroke_width(big, *(w * SUPERSAMPLE for w in MNIST_STROKE_WIDTHS))
         if big is None:
             return None
     return centre_and_reduce(big)
@@ -97,13 +99,10 @@ def ink_map(image) -> np.ndarray | None:
         return None
     pixels = shrink(pixels if pixels.dtype == np.uint8 else as_float(pixels), MAX_SIDE)
     full = 255 if pixels.dtype == np.uint8 else 1.0
-    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
-        alpha = pixels[:, :, -1]
-        if alpha.min() < 0.98 * full:
-            # Anything transparent: the alpha channel is what was drawn (a Sketchpad layer,
-            # or a PNG with a transparent background), whatever colour the ink has.
-            return np.ascontiguousarray(alpha)
-        pixels = pixels[:, :, :-1]
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 0.98 * full:
+        # Anything transparent: the alpha channel is what was drawn (a Sketchpad layer,
+        # or a PNG with a transparent background), whatever colour the ink has.
+        return np.ascontiguousarray(pixels[:, :, -1])
     return contrast_with_background(luminance(pixels))
 
 
@@ -146,14 +145,14 @@ def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def luminance(pixels: np.ndarray) -> np.ndarray:
-    """Luminance of an H x W (x 2 or 3) array, keeping its dtype."""
+    """Luminance of an H x W (x 1-4) array, keeping its dtype; an alpha channel is ignored."""
     if pixels.ndim == 2:
         return pixels
-    if pixels.shape[2] == 1:
+    if pixels.shape[2] <= 2:  # grey, or grey + alpha
         return pixels[:, :, 0]
-    if pixels.dtype == np.uint8:
-        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).convert("L"))
-    return pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    if pixels.dtype == np.uint8:  # PIL converts RGB(A) in C, without copying the channels apart
+        return np.asarray(Image.fromarray(pixels).convert("L"))
+    return pixels[:, :, :3] @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def contrast_with_background(gray: np.ndarray) -> np.ndarray:
@@ -170,8 +169,9 @@ def contrast_with_background(gray: np.ndarray) -> np.ndarray:
     else:
         ink = (levels - background) / (1.0 - background)
     ink = np.clip(ink, 0.0, 1.0)
-    if gray.dtype == np.uint8:  # a lookup table over the 256 grey levels
-        return np.round(ink * 255).astype(np.uint8)[gray]
+    if gray.dtype == np.uint8:  # a lookup table over the 256 grey levels, applied by PIL in C
+        table = np.round(ink * 255).astype(np.uint8).tolist()
+        return np.asarray(Image.fromarray(np.ascontiguousarray(gray)).point(table))
     return ink.astype(np.float32)
 
 
@@ -221,15 +221,15 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * area / outline if outline else float(min(mask.shape))
 
 
-def set_stroke_width(big: np.ndarray, target: float) -> np.ndarray | None:
-    """Thin or thicken the strokes of a BOX*SUPERSAMPLE image towards `target` px.
+def set_stroke_width(big: np.ndarray, thinnest: float, thickest: float) -> np.ndarray | None:
+    """Thin or thicken the strokes of a BOX*SUPERSAMPLE image into [thinnest, thickest] px.
 
     Returns None when the "digit" is a single dot (no longer than a couple of stroke widths).
     """
     width = stroke_width(big)
     if max(big.shape) < MIN_EXTENT_IN_STROKES * width:
         return None
-    radius = round((width - target) / 2)
+    radius = round((width - np.clip(width, thinnest, thickest)) / 2)
     # Keep at least a 2-px core when thinning, so that faint strokes never vanish.
     radius = min(radius, max(0, int((width - 2) / 2)))
     if radius == 0:

@@ -59,6 +59,10 @@ def write_atomically(path: Path, write) -> None:
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        # mkstemp makes the file private (0600); give it the usual permissions (0644 under umask 022).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:  # KeyboardInterrupt too: never leave the temporary behind
         Path(temporary).unlink(missing_ok=True)

@@ -21,8 +21,8 @@ def test_augmentation_keeps_shape_range_and_varies(mnist_dir):
 
 
 def test_tiny_real_training_run_beats_chance_by_far(mnist_dir, tmp_path):
-    argv = ["--data-dir", str(mnist_dir), "--out", str(tmp_path), "--limit", "3000", "--val-size", "1000",
-            "--epochs", "2", "--width", "8", "--seed", "7"]
+    argv = ["--data-dir", str(mnist_dir), "--out", str(tmp_path), "--limit", "6000", "--val-size", "1000",
+            "--epochs", "3", "--width", "8", "--seed", "7"]
     metrics = train.main(argv)
     assert metrics["test_accuracy"] > 0.80  # chance is 0.10
     classifier = load_classifier(tmp_path / "cnn.pt")
