@@ -34,12 +34,14 @@ from model.preprocess import MNIST_MEAN, MNIST_STD
 from model.weights import save_weights, write_atomically
 
 QUICK = {"epochs": 2, "width": 16}  # what --quick changes
+CLEAN_SHARE = 0.25  # share of training images left unaugmented
+EMA_DECAY = 0.999  # weight averaging: the evaluated network is a running mean of the trained one
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="cnn", choices=["cnn", "mlp"], help="network to train (default: cnn)")
-    parser.add_argument("--epochs", type=int, default=6, help="passes over the training split (default: 6)")
+    parser.add_argument("--epochs", type=int, default=18, help="passes over the training split (default: 18)")
     parser.add_argument("--batch-size", type=int, default=128, help="samples per optimisation step (default: 128)")
     parser.add_argument("--lr", type=float, default=4e-3, help="peak learning rate of the one-cycle schedule (default: 4e-3)")
     parser.add_argument("--width", type=int, default=32, help="CNN channels in the first block; later blocks double it (default: 32)")
@@ -51,6 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default="data", help="folder with MNIST's four .gz files, or a torchvision root; downloaded there if absent (default: data)")
     parser.add_argument("--out", default="assets", help="where the weights and the report go (default: assets)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the fastest available)")
+    parser.add_argument("--fp32", action="store_true", help="train in full float32 even where bfloat16 autocast is fast")
     parser.add_argument("--quick", action="store_true", help=f"a fast experiment: {QUICK}")
     parser.add_argument("--no-plots", action="store_true", help="skip the matplotlib report plots")
     args = parser.parse_args(argv)
@@ -68,6 +71,19 @@ def pick_device(requested: str | None) -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def fast_bfloat16(device: torch.device) -> bool:
+    """Whether bfloat16 autocast speeds training up here: CUDA, or a CPU with native bf16 (AVX-512 BF16, AMX).
+
+    On such CPUs it halves the time of an epoch; elsewhere it would emulate bf16 and be slower.
+    Evaluation always runs in float32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
 
 
 # --- Data -------------------------------------------------------------------------------------
@@ -138,7 +154,74 @@ def augment(images: torch.Tensor, generator: torch.Generator, elastic: bool = Fa
     thicker = F.max_pool2d(warped, 3, 1, 1)
     thinner = -F.max_pool2d(-warped, 3, 1, 1)
     target = torch.where(amount > 0, thicker, thinner)
-    return warped + amount.abs() * (target - warped)
+    augmented = warped + amount.abs() * (target - warped)
+    # A quarter of each batch stays as MNIST wrote it, so that the network still learns
+    # the clean digits exactly (about +0.1 % on the MNIST test set).
+    clean = (torch.rand(n, generator=generator) < CLEAN_SHARE).view(n, 1, 1, 1)
+    return torch.where(clean, images, augmented)
+
+
+def segments(starts: torch.Tensor, ends: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
+    """Anti-aliased straight strokes on 28x28 fields: one per row of starts/ends ((row, col) pairs)."""
+    grid = torch.stack(torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij"), dim=-1).view(1, 28, 28, 2)
+    a, b = starts.view(-1, 1, 1, 2), ends.view(-1, 1, 1, 2)
+    along = ((grid - a) * (b - a)).sum(-1) / ((b - a) ** 2).sum(-1).clamp(min=1e-6)
+    nearest = a + along.clamp(0, 1).unsqueeze(-1) * (b - a)
+    distance = (grid - nearest).norm(dim=-1)
+    return (widths.view(-1, 1, 1) / 2 + 0.5 - distance).clamp(0, 1)
+
+
+def add_continental_strokes(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Give some 1s a flag (and a foot) and some 7s a crossbar, as much of the world writes them.
+
+    MNIST was written by Americans: its 1s are bare strokes and its 7s are rarely crossed,
+    so a network trained on it reads a flagged 1 as a 7 and a crossed 7 as a 2. Measured on
+    drawn digits, those two mix-ups were half of all errors. This draws the missing strokes
+    onto MNIST's own digits: at the top of a 1 a short stroke down to the left, sometimes a
+    bar at its foot; across the middle of a 7 a short, nearly level bar.
+    """
+    images = images.clone()
+    n = len(images)
+
+    def uniform(count, low, high):
+        return torch.rand(count, generator=generator) * (high - low) + low
+
+    chosen = torch.rand(n, generator=generator) < 0.5
+    for digit in (1, 7):
+        index = torch.nonzero(chosen & (labels == digit)).flatten()
+        if len(index) == 0:
+            continue
+        ink = images[index, 0] > 0.5
+        rows_with_ink = ink.any(dim=2)
+        top = rows_with_ink.float().argmax(dim=1)
+        bottom = 27 - rows_with_ink.flip(1).float().argmax(dim=1)
+        height = (bottom - top + 1).float()
+
+        k = len(index)
+
+        def ink_column(row, members=torch.arange(k)):  # the middle of the ink in that row of each digit
+            line = ink[members, row.long()].float()
+            return (line * torch.arange(28.0)).sum(1) / line.sum(1).clamp(min=1)
+
+        if digit == 1:
+            start = torch.stack([top.float(), ink_column(top)], dim=1)
+            angle = uniform(k, 20, 60) * math.pi / 180  # below the horizontal, pointing left
+            length = height * uniform(k, 0.3, 0.7)
+            end = start + torch.stack([torch.sin(angle), -torch.cos(angle)], dim=1) * length[:, None]
+            strokes = segments(start, end, uniform(k, 1.8, 3.0))
+            foot = torch.nonzero(torch.rand(k, generator=generator) < 0.3).flatten()
+            if len(foot):
+                middle = torch.stack([bottom[foot].float(), ink_column(bottom[foot], foot)], dim=1)
+                half = (height[foot] * uniform(len(foot), 0.15, 0.3))[:, None] * torch.tensor([[0.0, 1.0]])
+                strokes[foot] = torch.maximum(strokes[foot], segments(middle - half, middle + half, uniform(len(foot), 1.8, 3.0)))
+        else:
+            row = top.float() + height * uniform(k, 0.45, 0.6)
+            middle = torch.stack([row, ink_column(row.round())], dim=1)
+            tilt = uniform(k, -12, 12) * math.pi / 180
+            half = (height * uniform(k, 0.15, 0.28))[:, None] * torch.stack([torch.sin(tilt), torch.cos(tilt)], dim=1)
+            strokes = segments(middle - half, middle + half, uniform(k, 1.8, 3.0))
+        images[index, 0] = torch.maximum(images[index, 0], strokes)
+    return images
 
 
 # --- Training and evaluation ----------------------------------------------------------------
@@ -148,7 +231,7 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return (images - MNIST_MEAN) / MNIST_STD
 
 
-def train_one_epoch(network, optimizer, schedule, images, labels, args, generator, device, epoch) -> tuple[float, float]:
+def train_one_epoch(network, average, optimizer, schedule, images, labels, args, generator, device, epoch) -> tuple[float, float]:
     network.train()
     order = torch.randperm(len(images), generator=generator)
     total_loss = correct = seen = 0
@@ -157,20 +240,36 @@ def train_one_epoch(network, optimizer, schedule, images, labels, args, generato
         index = order[start : start + args.batch_size]
         batch, target = images[index], labels[index]
         if not args.no_augment:
-            batch = augment(batch, generator, args.elastic)
+            batch = augment(add_continental_strokes(batch, target, generator), generator, args.elastic)
         batch = normalize(batch).to(device, memory_format=torch.channels_last)
         target = target.to(device)
-        logits = network(batch)
-        loss = F.cross_entropy(logits, target, label_smoothing=0.05)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            logits = network(batch)
+            loss = F.cross_entropy(logits.float(), target, label_smoothing=0.05)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
+        update_average(average, network, step=schedule.last_epoch)
         total_loss += loss.item() * len(index)
         correct += (logits.argmax(1) == target).sum().item()
         seen += len(index)
         batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}")
     return total_loss / seen, correct / seen
+
+
+@torch.no_grad()
+def update_average(average: nn.Module, network: nn.Module, step: int) -> None:
+    """average <- decay * average + (1 - decay) * network, for weights and BatchNorm statistics.
+
+    The decay ramps up from 0.1 over the first steps, so short runs average too.
+    """
+    decay = min(EMA_DECAY, (1 + step) / (10 + step))
+    for mean, current in zip(average.state_dict().values(), network.state_dict().values()):
+        if mean.dtype.is_floating_point:
+            mean.lerp_(current, 1 - decay)
+        else:
+            mean.copy_(current)
 
 
 @torch.inference_mode()
@@ -191,6 +290,7 @@ def main(argv=None) -> dict:
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     device = pick_device(args.device)
+    args.bf16 = not args.fp32 and fast_bfloat16(device)
     started = time.perf_counter()
 
     train_images, train_labels = load_mnist(args.data_dir, train=True)
@@ -208,22 +308,25 @@ def main(argv=None) -> dict:
     optimizer = torch.optim.AdamW(network.parameters(), lr=args.lr, weight_decay=5e-4)
     steps = args.epochs * math.ceil(len(fit_images) / args.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.2)
-    print(f"{args.arch}: {count_parameters(network):,} parameters on {device}; "
+    # An exponential moving average of the weights (and BatchNorm statistics) is what gets
+    # evaluated and saved: it smooths out the noise of the last steps, for free at inference.
+    average = copy.deepcopy(network)
+    print(f"{args.arch}: {count_parameters(network):,} parameters on {device}{' (bfloat16 autocast)' if args.bf16 else ''}; "
           f"{len(fit_images)} training, {len(val_images)} validation, {len(test_images)} test images")
 
     history, best_state, best_accuracy = [], None, -1.0
     for epoch in range(1, args.epochs + 1):
         train_loss, train_accuracy = train_one_epoch(
-            network, optimizer, schedule, fit_images, fit_labels, args, generator, device, epoch
+            network, average, optimizer, schedule, fit_images, fit_labels, args, generator, device, epoch
         )
-        val_loss, val_predictions = evaluate(network, val_images, val_labels, device)
+        val_loss, val_predictions = evaluate(average, val_images, val_labels, device)
         val_accuracy = (val_predictions == val_labels).float().mean().item()
         history.append({"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
                         "val_loss": val_loss, "val_accuracy": val_accuracy})
         print(f"epoch {epoch}: train loss {train_loss:.4f} acc {train_accuracy:.4f} | "
               f"val loss {val_loss:.4f} acc {val_accuracy:.4f}", flush=True)
         if val_accuracy > best_accuracy:  # the validation split, never the test set, picks the model
-            best_accuracy, best_state = val_accuracy, copy.deepcopy(network.state_dict())
+            best_accuracy, best_state = val_accuracy, copy.deepcopy(average.state_dict())
     network.load_state_dict(best_state)
     training_seconds = time.perf_counter() - started
 
