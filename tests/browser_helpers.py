@@ -1,0 +1,197 @@
+"""Serving a Gradio app on a free loopback port, and drawing on its Sketchpad in Chromium.
+
+Shared by tests/test_app.py, tests/test_browser.py and bench/app_latency.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from pathlib import Path
+
+# No usage reports to Gradio from tests and benchmarks: read when a gr.Blocks is built.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TOP_DIGIT = 'h2[data-testid="label-output-value"]'
+
+# Pixi v8 hands every Application it creates to this global hook: the one way to learn where
+# the drawing sits inside the <canvas>, which is larger than the drawing and not at its corner.
+PIXI_HOOK = "globalThis.__PIXI_APP_INIT__ = (app) => { (globalThis.__pixiApps ||= []).push(app); };"
+IMAGE_RECT_JS = """
+(canvas) => {
+  const app = (globalThis.__pixiApps || []).find((a) => a.canvas === canvas);
+  const image = app && app.stage.children.find((c) => c.sortableChildren === true);
+  if (!image) return null;
+  const bounds = image.getBounds();
+  const box = canvas.getBoundingClientRect();
+  return {x: box.x + bounds.x, y: box.y + bounds.y, width: bounds.width, height: bounds.height};
+}
+"""
+NEXT_FRAME_JS = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(demo):
+    """Launch `demo` for real on a free loopback port for the duration of the block; yields its URL."""
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()
+
+
+@contextlib.contextmanager
+def chromium():
+    """The system Chromium, headless, with software WebGL (the Sketchpad needs WebGL)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_app(browser, url: str, **context_options):
+    """A new page on `url`, its pad ready to draw on; returns (page, its queue Traffic)."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
+    context.add_init_script(PIXI_HOOK)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    traffic = Traffic(page)
+    page.goto(url)
+    wait_for_brush(page)
+    image_rect(page)  # the Pixi image is laid out
+    return page, traffic
+
+
+class Traffic:
+    """Gradio's queue traffic of one page, to know when every submitted event has been answered.
+
+    An event is submitted with a POST to /gradio_api/queue/join; the answers come on the SSE
+    stream /gradio_api/queue/data, which the server closes once nothing is pending.
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.sequence = 0  # orders the events below as Playwright delivers them
+        self.joins_sent = self.joins_answered = self.streams_open = 0
+        self.last_join_answered = self.last_stream_closed = -1
+        page.on("request", self._sent)
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._finished)
+
+    def _sent(self, request) -> None:
+        if "/gradio_api/queue/join" in request.url:
+            self.joins_sent += 1
+        elif "/gradio_api/queue/data" in request.url:
+            self.streams_open += 1
+
+    def _finished(self, request) -> None:
+        self.sequence += 1
+        if "/gradio_api/queue/join" in request.url:
+            self.joins_answered += 1
+            self.last_join_answered = self.sequence
+        elif "/gradio_api/queue/data" in request.url:
+            self.streams_open -= 1
+            self.last_stream_closed = self.sequence
+
+    def settled(self) -> bool:
+        return (self.joins_answered == self.joins_sent and self.streams_open == 0
+                and self.last_stream_closed > self.last_join_answered)
+
+    def wait(self, submitted_after: int, timeout: float = 60) -> None:
+        """Wait until an event was submitted after `submitted_after` joins, and all are answered."""
+        deadline = time.monotonic() + timeout
+        while not (self.joins_sent > submitted_after and self.settled()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app did not answer: {vars(self)}")
+            self.page.wait_for_timeout(25)  # lets Playwright deliver the network events
+        self.page.evaluate(NEXT_FRAME_JS)  # the answer is in the DOM after the next frames
+
+
+def wait_for_brush(page, pad: str = "#pad") -> None:
+    """Wait until the Brush tool is active (the app selects it on load and after Clear)."""
+    page.locator(f'{pad} button[aria-label="Brush"].highlight').wait_for()
+
+
+def image_rect(page, pad: str = "#pad") -> dict:
+    """The drawing's rectangle in viewport CSS px, read from Pixi."""
+    canvas = page.locator(f"{pad} div.pixi-target > canvas")
+    canvas.wait_for()
+    deadline = time.monotonic() + 30
+    while (rect := canvas.evaluate(IMAGE_RECT_JS)) is None or rect["width"] < 10:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the Sketchpad's drawing area never appeared")
+        page.wait_for_timeout(100)
+    return rect
+
+
+def place(strokes, height: float, centre: tuple[float, float], rect: dict, canvas_size: int):
+    """Strokes in viewport px, scaled and centred on the canvas as model.canvas.draw_strokes does."""
+    zoom = rect["width"] / canvas_size
+    xs = [x for stroke in strokes for x, _ in stroke]
+    ys = [y for stroke in strokes for _, y in stroke]
+    scale = height / max(max(ys) - min(ys), 1)
+    middle_x, middle_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return [[(rect["x"] + ((x - middle_x) * scale + centre[0]) * zoom,
+              rect["y"] + ((y - middle_y) * scale + centre[1]) * zoom) for x, y in stroke] for stroke in strokes]
+
+
+def draw(page, traffic: Traffic, strokes, height: float, centre: tuple[float, float], canvas_size: int,
+         pad: str = "#pad", finger: bool = False) -> None:
+    """Draw pen strokes with the mouse (or a finger) and wait until the app has answered.
+
+    Each stroke waits for its own answer, so that no export of the canvas is still running
+    when the next stroke ends: the last answer is then the one for the whole drawing.
+    The brush joins successive pointer positions with straight lines, so the points of a
+    stroke are all the pointer needs to visit.
+    """
+    for stroke in place(strokes, height, centre, image_rect(page, pad), canvas_size):
+        submitted = traffic.joins_sent
+        if finger:
+            touch_stroke(page, stroke)
+        else:
+            page.mouse.move(*stroke[0])
+            page.mouse.down()
+            for x, y in stroke[1:]:
+                page.mouse.move(x, y)
+            page.mouse.up()
+        traffic.wait(submitted)
+
+
+def touch_stroke(page, stroke) -> None:
+    """One finger down on the first point, along the others, then up (Chromium's DevTools
+    protocol: Playwright's own touchscreen only taps). The page needs has_touch=True."""
+    session = page.context.new_cdp_session(page)
+    try:
+        for kind, points in [("touchStart", stroke[:1]), *[("touchMove", [p]) for p in stroke[1:]], ("touchEnd", [])]:
+            session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+    finally:
+        session.detach()
+
+
+def clear(page, traffic: Traffic, pad: str = "#pad") -> None:
+    """Click the pad's Clear button and wait for the emptied outputs and the brush."""
+    submitted = traffic.joins_sent
+    page.locator(f'{pad} button[aria-label="Clear canvas"]').click()
+    traffic.wait(submitted)
+    wait_for_brush(page, pad)
+
+
+def top_digit(page) -> str | None:
+    """The Label's big heading, or None when it shows none."""
+    heading = page.locator(TOP_DIGIT)
+    return heading.inner_text().strip() if heading.count() else None

@@ -1,0 +1,204 @@
+"""The app's callbacks, and its scripting API served for real and called with gradio_client."""
+
+import base64
+import io
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+# before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
+from tests.browser_helpers import serving  # isort: skip
+import app
+from example_digits import STROKES, example_paths
+from model.canvas import draw_strokes, sketchpad_value
+from tests.conftest import ROOT, drawn_four
+
+CLEARED = {"background": None, "layers": [], "composite": None}  # what the pad sends after Clear
+
+
+def preview_pixels(html: str) -> np.ndarray:
+    source = html.split('src="data:image/png;base64,', 1)[1].split('"', 1)[0]
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(source))))
+
+
+# --- the callbacks --------------------------------------------------------------------------
+
+
+def test_a_drawing_gives_bars_verdict_and_preview():
+    label, verdict, preview = app.read_drawing(sketchpad_value(drawn_four()))
+    assert label.value["label"] == "4"
+    confidences = label.value["confidences"]
+    assert [c["label"] for c in confidences][0] == "4" and len(confidences) == 3
+    assert confidences[0]["confidence"] >= confidences[1]["confidence"] >= confidences[2]["confidence"]
+    assert label.show_heading and "**4**" in verdict
+    pixels = preview_pixels(preview)
+    assert pixels.shape == (280, 280)
+    # white ink on black, as the network sees it: the digit's pixels are bright, the corners dark
+    assert pixels[:30, :30].mean() < 40 and pixels.max() > 200
+
+
+@pytest.mark.parametrize("drawing", [None, CLEARED, sketchpad_value(np.full((320, 320), 255, np.uint8))],
+                         ids=["none", "cleared", "white"])
+def test_nothing_drawn_gives_the_hint_and_no_prediction(drawing):
+    label, verdict, preview = app.read_drawing(drawing)
+    assert not label.value and verdict == app.HINT and preview == ""
+
+
+def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
+    monkeypatch.setattr(app, "UNSURE_BELOW", 1.01)  # no probability reaches it
+    label, verdict, preview = app.read_drawing(sketchpad_value(drawn_four()))
+    assert "Not sure" in verdict and "4" in verdict
+    assert label.show_heading is False and label.value["confidences"]  # the bars still show
+    assert preview
+
+
+@pytest.mark.parametrize("digit", sorted(STROKES))
+def test_every_example_reads_as_its_digit(digit):
+    path = example_paths()[digit]
+    assert Path(path).name == f"{digit}.png"
+    label, verdict, _ = app.read_drawing(np.asarray(Image.open(path)))
+    assert label.value["label"] == str(digit), verdict
+
+
+def test_the_examples_are_what_the_script_draws():
+    for digit, path in zip(STROKES, example_paths()):
+        drawn = draw_strokes(STROKES[digit], height=320 * 2 / 3, centre=(160, 160))
+        # a Pillow release may draw a line's edge a pixel differently; a changed stroke is far more
+        assert np.mean(np.asarray(Image.open(path)) != drawn) < 0.005, f"rerun python example_digits.py for {digit}"
+
+
+# --- the scripting API, served for real -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def url():
+    with serving(app.demo) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def client(url):
+    return Client(url, verbose=False)
+
+
+def saved(tmp_path, image: Image.Image, name: str, **options) -> str:
+    path = tmp_path / name
+    image.save(path, **options)
+    return str(path)
+
+
+def four(mode: str = "L", size: int = 320) -> Image.Image:
+    image = Image.fromarray(drawn_four())
+    return (image if size == 320 else image.resize((size, size), Image.Resampling.NEAREST)).convert(mode)
+
+
+def transparent_four() -> Image.Image:
+    """Black ink on a fully transparent background, the way many drawing apps export."""
+    rgba = np.zeros((320, 320, 4), np.uint8)
+    rgba[..., 3] = 255 - drawn_four()
+    return Image.fromarray(rgba)
+
+
+def test_api_reads_a_drawn_digit(client, tmp_path):
+    answer = client.predict(handle_file(saved(tmp_path, four(), "four.png")), api_name="/predict")
+    assert answer["blank"] is False
+    assert [entry["digit"] for entry in answer["top3"]][0] == 4 and len(answer["top3"]) == 3
+    probabilities = [entry["probability"] for entry in answer["top3"]]
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-6
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: saved(tmp, four("P"), "palette.png"),
+    lambda tmp: saved(tmp, transparent_four(), "transparent.png"),
+    lambda tmp: saved(tmp, four("LA"), "gray-alpha.png"),
+    lambda tmp: saved(tmp, four("1"), "one-bit.png"),
+    lambda tmp: saved(tmp, Image.fromarray(drawn_four().astype(np.uint16) * 257), "sixteen-bit.png"),
+    lambda tmp: saved(tmp, four("CMYK"), "cmyk.jpg", quality=90),
+    lambda tmp: saved(tmp, four("RGB"), "photo.webp"),
+    lambda tmp: saved(tmp, four("L", size=8000), "huge.png"),
+], ids=["palette", "transparent", "gray+alpha", "1-bit", "16-bit", "cmyk-jpeg", "webp", "8000x8000"])
+def test_api_reads_odd_image_modes_and_sizes(client, tmp_path, make):
+    answer = client.predict(handle_file(make(tmp_path)), api_name="/predict")
+    assert answer["top3"][0]["digit"] == 4
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: saved(tmp, Image.new("L", (1, 1), 255), "one-pixel.png"),
+    lambda tmp: saved(tmp, Image.new("RGB", (1, 1), 0), "one-black-pixel.png"),
+    lambda tmp: saved(tmp, Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "all-transparent.png"),
+    lambda tmp: saved(tmp, Image.new("L", (8000, 8000), 255), "huge-white.png"),
+], ids=["1x1", "1x1-black", "all-transparent", "8000x8000-white"])
+def test_api_gives_the_blank_answer_when_there_is_no_digit(client, tmp_path, make):
+    assert client.predict(handle_file(make(tmp_path)), api_name="/predict") == {"blank": True, "top3": []}
+
+
+def written(tmp_path, name: str, data: bytes) -> str:
+    (tmp_path / name).write_bytes(data)
+    return str(tmp_path / name)
+
+
+def truncated_png(tmp_path) -> str:
+    whole = Path(saved(tmp_path, four(), "whole.png")).read_bytes()
+    return written(tmp_path, "truncated.png", whole[: len(whole) // 2])
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: written(tmp, "notes.png", b"these are not the pixels you are looking for"),
+    truncated_png,
+    lambda tmp: written(tmp, "empty.png", b""),
+], ids=["not-an-image", "truncated-png", "empty-file"])
+def test_api_refuses_unreadable_files_with_a_clear_error(client, tmp_path, make):
+    path = make(tmp_path)
+    with pytest.raises(AppError, match="is not a readable image") as error:
+        client.predict(handle_file(path), api_name="/predict")
+    assert "/tmp/" not in str(error.value)  # names the file as sent, not where the server keeps it
+    # ... and the server keeps answering
+    assert client.predict(handle_file(saved(tmp_path, four(), "four.png")), api_name="/predict")["top3"][0]["digit"] == 4
+
+
+def test_api_serves_20_concurrent_clients_without_errors(url, tmp_path):
+    path = saved(tmp_path, four(), "four.png")
+    requests_each = 5
+
+    def one_client(_):
+        client = Client(url, verbose=False)
+        return [client.predict(handle_file(path), api_name="/predict")["top3"][0]["digit"] for _ in range(requests_each)]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = [digit for digits in pool.map(one_client, range(20)) for digit in digits]
+    assert answers == [4] * 20 * requests_each
+
+
+def test_the_only_public_endpoint_is_predict(client):
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/predict"]
+
+
+# --- without usable weights ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weights", [None, b"\x00not a torch file"], ids=["missing", "corrupt"])
+def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, weights):
+    """A copy of the app whose assets/cnn.pt is missing or corrupt, imported in a fresh Python."""
+    for name in ("app.py", "example_digits.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "model", tmp_path / "model", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "assets" / "examples", tmp_path / "assets" / "examples")
+    if weights is not None:
+        (tmp_path / "assets" / "cnn.pt").write_bytes(weights)
+    probe = ("import app, gradio as gr\n"
+             "print(app.read_drawing(None)[1])\n"
+             "try:\n    app.read_image_file('x.png')\nexcept gr.Error as error:\n    print('API:', error.message)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "python train.py --arch cnn" in result.stderr  # the console says it at start-up
+    page_text, api_text = result.stdout.splitlines()[-2:]
+    assert "could not be loaded" in page_text and "python train.py --arch cnn" in page_text
+    assert api_text.startswith("API:") and "python train.py --arch cnn" in api_text
