@@ -2,7 +2,7 @@
 
     python train.py                      # the shipped CNN: assets/cnn.pt and its report
     python train.py --arch mlp           # the MLP baseline: assets/mlp.pt
-    python train.py --quick              # a fast experiment (about a minute on 2 CPU cores)
+    python train.py --quick              # a fast experiment (about 30 s on 2 CPU cores)
     python train.py --data-dir ../shared/data/mnist   # MNIST's four .gz files, no download
 
 The recipe, top to bottom: load MNIST, hold out a validation split, train with batched

@@ -5,10 +5,10 @@ the aspect ratio, with anti-aliasing), and pasted into a 28x28 field with the ce
 of mass at the centre. A network trained on them only reads drawings that went
 through the same steps, so this module repeats them for any picture of a digit:
 
-1. find the ink (dark on light, light on dark, or alpha) -> float map, ink = 1;
+1. find the ink (dark on light, light on dark, or alpha): a map with ink high;
 2. crop to the ink; a blank picture or a lone speck stops here with `None`;
 3. scale the longer side to 20 px, working at 4x resolution (80 px);
-4. bring the stroke width to MNIST's typical width: people draw big and small with
+4. bring the stroke width into MNIST's range: people draw big and small with
    the same brush, so the width relative to the digit varies 2-4x;
 5. place it so that the centre of mass lands at the centre, then average 4x4 blocks
    down to 28x28 (block averaging keeps the centre of mass exactly where it was put).
