@@ -15,11 +15,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from example_digits import example_paths
 from model import WeightsError, load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE
+from model.preprocess import UnreadableImage, open_image
 from model.weights import ASSETS
 
 # Below this top probability the app says it is unsure instead of naming a digit. Set by
@@ -38,10 +39,6 @@ REPORT_PLOTS = {  # train.py's plots: file name -> caption
     "cnn_confusion.png": "Confusion matrix (MNIST test set)",
     "cnn_misclassified.png": "Test digits it gets wrong",
 }
-
-# PIL refuses decompression bombs above twice this many pixels, so an 8000 x 8000 upload
-# still loads (model.preprocess shrinks it before any float copy), as in `python -m model`.
-Image.MAX_IMAGE_PIXELS = 64_000_000
 
 # One drawing is a few hundred thousand multiply-adds: splitting it over threads only adds
 # waiting. While another process kept both cores of a 2-core machine busy, the network took
@@ -131,12 +128,10 @@ def read_image_file(image: str | None) -> dict:
     if image is None:
         raise gr.Error("Send one image file (PNG, JPEG, WEBP, ...) with one digit on it.")
     try:
-        with Image.open(image) as picture:
-            picture.load()
-            prediction = classifier.predict(picture)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+        prediction = classifier.predict(open_image(image))
+    except UnreadableImage as error:
         # The message names the file as sent, not its path on this server.
-        raise gr.Error(f"{Path(image).name} is not a readable image ({error.__class__.__name__}). "
+        raise gr.Error(f"{Path(image).name} is not a readable image ({error.__cause__.__class__.__name__}). "
                        "Send a PNG, JPEG, WEBP, ... with one digit on it.") from None
     return {"blank": prediction.blank,
             "top3": [{"digit": digit, "probability": probability} for digit, probability in prediction.top(3)]}

@@ -10,13 +10,9 @@ import argparse
 import json
 import sys
 
-from PIL import Image, UnidentifiedImageError
-
 from model.classifier import load_classifier
+from model.preprocess import UnreadableImage, open_image
 from model.weights import WeightsError
-
-# Decompression bombs are refused by PIL above this many pixels; a digit never needs more.
-Image.MAX_IMAGE_PIXELS = 64_000_000
 
 
 def main(argv=None) -> int:
@@ -37,13 +33,10 @@ def main(argv=None) -> int:
     failures = 0
     for path in args.files:
         try:
-            with Image.open(path) as image:
-                image.load()
-                prediction = classifier.predict(image)
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+            prediction = classifier.predict(open_image(path))
+        except UnreadableImage as error:
             failures += 1
-            message = f"not a readable image ({error.__class__.__name__}: {error})"
-            print(json.dumps({"file": path, "error": message}) if args.json else f"{path}: error: {message}")
+            print(json.dumps({"file": path, "error": str(error)}) if args.json else f"{path}: error: {error}")
             continue
         top3 = prediction.top(3)
         if args.json:

@@ -17,7 +17,7 @@ through the same steps, so this module repeats them for any picture of a digit:
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 SIZE = 28  # the network's input is SIZE x SIZE
 BOX = 20  # the longer side of the digit, as in MNIST
@@ -42,10 +42,28 @@ MIN_INK_SHARE = 2e-5
 # and a 6000x6000 photo would otherwise cost half a gigabyte of floats.
 MAX_SIDE = 2048
 
+# PIL refuses pictures of more than twice this many pixels as decompression bombs. An
+# 8000 x 8000 upload still loads: it is shrunk to MAX_SIDE before any float copy is made.
+Image.MAX_IMAGE_PIXELS = 64_000_000
+
 # The normalisation used in training (MNIST's mean and standard deviation); weight files
 # record the values they were trained with, these are the defaults.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+
+
+class UnreadableImage(ValueError):
+    """A file that is not a picture PIL can read (non-image bytes, truncated, a decompression bomb)."""
+
+
+def open_image(path) -> Image.Image:
+    """Open and fully decode an image file, or raise UnreadableImage saying why."""
+    try:
+        image = Image.open(path)
+        image.load()  # a truncated file fails here, not later inside the preprocessing
+        return image
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+        raise UnreadableImage(f"not a readable image ({error.__class__.__name__}: {error})") from error
 
 
 def to_mnist(image, normalize_stroke: bool = True) -> np.ndarray | None:
