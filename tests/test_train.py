@@ -20,6 +20,19 @@ def test_augmentation_keeps_shape_range_and_varies(mnist_dir):
     assert elastic.shape == batch.shape and not torch.equal(elastic, augmented)
 
 
+def test_closing_fills_a_small_loop_but_not_a_large_one():
+    image = torch.zeros(1, 1, 28, 28)
+    image[0, 0, 4:9, 4:9] = 1  # a small ring with a 1-pixel hole
+    image[0, 0, 6, 6] = 0
+    image[0, 0, 12:24, 12:24] = 1  # a large ring with an 8-pixel hole
+    image[0, 0, 14:22, 14:22] = 0
+    closed = train.close_small_gaps(image)[0, 0]
+    assert closed[6, 6] == 1  # the small hole is filled
+    assert closed[14:22, 14:22].sum() == 0  # the large one stays open
+    assert torch.equal(closed[image[0, 0] == 1], torch.ones(int(image.sum())))  # no ink is lost
+    assert closed.sum() == image.sum() + 1  # and the strokes get no thicker
+
+
 def test_tiny_real_training_run_beats_chance_by_far(mnist_dir, tmp_path):
     argv = ["--data-dir", str(mnist_dir), "--out", str(tmp_path), "--limit", "6000", "--val-size", "1000",
             "--epochs", "3", "--width", "8", "--seed", "7"]
