@@ -160,8 +160,8 @@ def augment(images: torch.Tensor, generator: torch.Generator, elastic: bool = Fa
     thinner = -F.max_pool2d(-warped, 3, 1, 1)
     target = torch.where(amount > 0, thicker, thinner)
     augmented = warped + amount.abs() * (target - warped)
-    # A quarter of each batch skips all of this, so that the network
-    # still learns MNIST's own shapes exactly (about +0.1 % on the MNIST test set).
+    # A quarter of each batch skips all of this, so that the network still learns MNIST's own
+    # shapes exactly (about +0.1 % on the MNIST test set).
     clean = (torch.rand(n, generator=generator) < CLEAN_SHARE).view(n, 1, 1, 1)
     return torch.where(clean, images, augmented)
 

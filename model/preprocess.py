@@ -56,8 +56,6 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
 
-
-
 def keep_freed_memory_for_reuse() -> None:
     """Let glibc's malloc reuse freed blocks instead of handing them back to the kernel.
 
