@@ -17,7 +17,6 @@ through the same steps, so this module repeats them for any picture of a digit:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 import numpy as np
@@ -68,7 +67,7 @@ def keep_freed_memory_for_reuse() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc = ctypes.CDLL(None)  # the C library this process already runs on; no lookup needed
         m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
         libc.mallopt(m_mmap_threshold, 32 << 20)
         libc.mallopt(m_trim_threshold, 64 << 20)
