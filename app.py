@@ -24,9 +24,9 @@ from model.preprocess import UnreadableImage, open_image
 from model.weights import ASSETS
 
 # Below this top probability the app says it is unsure instead of naming a digit. Set by
-# `python -m bench.unsure_threshold` (rerun it whenever assets/cnn.pt changes): with the
-# shipped weights it doubts 4.5 % of the 7370 human-drawn digits the network reads right,
-# and catches 75 % of the 124 it reads wrong and 73 % of 2000 scribbles that are no digit.
+# `python -m bench.unsure_threshold` (rerun it whenever assets/cnn.pt or the brush changes):
+# with the shipped weights it doubts 4.4 % of the 7383 human-drawn digits the network reads
+# right, and catches 78 % of the 111 it reads wrong and 72 % of 2000 scribbles that are no digit.
 # It is the highest threshold that doubts at most 5 % of correct readings: being told
 # "not sure" about a clear digit costs trust too.
 UNSURE_BELOW = 0.75
