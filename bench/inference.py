@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from model import load_classifier
-from model.canvas import CANVAS_SIZE, draw_strokes, sketchpad_value
+from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value
 from model.preprocess import normalize, to_mnist
 
 SEVEN = [[(0, 0), (100, 0), (40, 200)], [(20, 100), (90, 100)]]  # a crossed "7", pen strokes
@@ -42,8 +42,8 @@ def main(argv=None) -> dict:
 
     figures = {}
     for size in (800, CANVAS_SIZE):
-        # The same drawing at the same proportions, on an 800x800 (Gradio's default) and the app's canvas.
-        value = sketchpad_value(draw_strokes(SEVEN, 0.6 * size, (0.45 * size, 0.55 * size), size, 12 * size / CANVAS_SIZE))
+        # The same drawing, brush scaled with it, on an 800x800 (Gradio's default) and the app's canvas.
+        value = sketchpad_value(draw_strokes(SEVEN, 0.6 * size, (0.45 * size, 0.55 * size), size, BRUSH_RADIUS * size / CANVAS_SIZE))
         assert classifier.predict(value).top(1)[0][0] == 7
         figures[f"preprocess + predict, {size}x{size} composite"] = percentiles(lambda: classifier.predict(value), args.repeats)
         figures[f"preprocess only, {size}x{size} composite"] = percentiles(lambda: to_mnist(value), args.repeats)

@@ -58,7 +58,7 @@ class Classifier:
 
     def __init__(self, network: torch.nn.Module, metadata: dict):
         # channels_last lets oneDNN pick its fast convolutions: the model alone at batch 1 went
-        # from 0.8-1.4 ms to 0.57 ms p50 (`python -m bench.inference`). A 1-channel input is
+        # from 0.8-1.4 ms to about 0.6 ms p50 (`python -m bench.inference`). A 1-channel input is
         # already laid out that way, so the inputs need no conversion.
         self.network = network.eval().to(memory_format=torch.channels_last)
         self.metadata = metadata
