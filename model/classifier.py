@@ -1,23 +1,25 @@
 """Loading a trained network and reading digits with it: picture in, probabilities out.
 
     >>> from model import load_classifier
-    >>> classifier = load_classifier()          # assets/cnn.pt
+    >>> classifier = load_classifier()          # assets/cnn.pt; arch="mlp" or "numpy" for the others
     >>> prediction = classifier.predict(image)  # Sketchpad value, PIL image or numpy array
-    >>> prediction.blank, prediction.top(3), prediction.image.shape
-    (False, [(7, 0.98), (1, 0.01), (2, 0.004)], (28, 28))
+    >>> prediction.blank, prediction.unsure, prediction.top(3), prediction.image.shape
+    (False, False, [(7, 0.98), (1, 0.01), (2, 0.004)], (28, 28))
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import torch
 
+from model import numpy_net, registry
 from model.preprocess import normalize, to_mnist
-from model.weights import DEFAULT_WEIGHTS, load_weights
+from model.weights import WeightsError, how_to_fix, load_weights
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,15 @@ class Prediction:
 
     `probabilities` holds P(digit) for 0-9 and `image` the 28x28 input in [0, 1] (ink = 1)
     the network saw; both are None when the picture was blank, so there is no guess at all.
+    `unsure` is the page's "not sure" rule: the top probability is below the network's
+    `unsure_below`, or the gate (when there is one) says this does not look like a digit.
+    `digit_like` is the gate's probability that the picture is a digit; None without a gate.
     """
 
     probabilities: np.ndarray | None
     image: np.ndarray | None
+    unsure: bool = False
+    digit_like: float | None = None
 
     @property
     def blank(self) -> bool:
@@ -46,24 +53,37 @@ class Prediction:
         """{"7": 0.98, ...} for the top k, the shape gr.Label and JSON output want."""
         return {str(digit): p for digit, p in self.top(k)}
 
+    def as_json(self) -> dict:
+        """The answer scripts get, from the CLI's --json and from the app's API alike."""
+        return {"blank": self.blank, "unsure": self.unsure,
+                "top3": [{"digit": d, "probability": round(p, 6)} for d, p in self.top(3)]}
+
 
 BLANK = Prediction(probabilities=None, image=None)
 
 
 class Classifier:
-    """A network in eval mode plus the preprocessing and normalisation it was trained with.
+    """A trained network plus the preprocessing and normalisation it was trained with.
+
+    `network` is a torch module (registry engine "torch") or a model.numpy_net.TwoLayerNet
+    (engine "numpy"); `spec` is its model/registry.py entry. `gate`, when given, is any object
+    with `digit_probability(images28) -> N floats` and a `threshold`: below that threshold a
+    reading counts as unsure whatever the network's confidence (see model/gate.py).
 
     Safe to share between threads: prediction reads the weights and changes no state.
     """
 
-    def __init__(self, network: torch.nn.Module, metadata: dict):
-        # channels_last lets oneDNN pick its fast convolutions: the model alone at batch 1 went
-        # from 0.8-1.4 ms to about 0.6 ms p50 (`python -m bench.inference`). A 1-channel input is
-        # already laid out that way, so the inputs need no conversion.
-        self.network = network.eval().to(memory_format=torch.channels_last)
+    def __init__(self, network, metadata: dict, spec: registry.Network, gate=None):
+        self.spec = spec
         self.metadata = metadata
         self.mean = float(metadata["mean"])
         self.std = float(metadata["std"])
+        self.gate = gate
+        if spec.engine == "torch":
+            # channels_last lets oneDNN pick its fast convolutions (`python -m bench.inference`
+            # compares). A 1-channel input is already laid out that way, so inputs need no conversion.
+            network = network.eval().to(memory_format=torch.channels_last)
+        self.network = network
 
     def predict(self, image) -> Prediction:
         """Read one picture: a Sketchpad value, a PIL image, a numpy array or a file path."""
@@ -74,24 +94,55 @@ class Classifier:
         inputs = [to_mnist(image) for image in images]
         drawn = [i for i, image28 in enumerate(inputs) if image28 is not None]
         results = [BLANK] * len(inputs)
-        if drawn:
-            probabilities = self.probabilities(np.stack([inputs[i] for i in drawn]))
-            for row, i in enumerate(drawn):
-                results[i] = Prediction(probabilities=probabilities[row], image=inputs[i])
+        if not drawn:
+            return results
+        batch = np.stack([inputs[i] for i in drawn])
+        probabilities = self.probabilities(batch)
+        unsure = probabilities.max(axis=1) < self.spec.unsure_below
+        digit_like: list[float | None] = [None] * len(drawn)
+        if self.gate is not None:
+            digit_like = [float(p) for p in self.gate.digit_probability(batch)]
+            unsure |= np.array(digit_like) < self.gate.threshold
+        for row, i in enumerate(drawn):
+            results[i] = Prediction(probabilities=probabilities[row], image=inputs[i],
+                                    unsure=bool(unsure[row]), digit_like=digit_like[row])
         return results
 
-    def probabilities(self, images28: np.ndarray) -> np.ndarray:
-        """Softmax output for a batch of already preprocessed N x 28 x 28 images in [0, 1]."""
-        batch = torch.from_numpy(normalize(images28, self.mean, self.std)).unsqueeze(1)
+    def logits(self, images28: np.ndarray) -> np.ndarray:
+        """The network's raw N x 10 output for already preprocessed N x 28 x 28 images in [0, 1]."""
+        inputs = normalize(images28, self.mean, self.std)
+        if self.spec.engine == "numpy":
+            return self.network.forward(inputs.reshape(len(inputs), -1))
         with torch.inference_mode():
-            return torch.softmax(self.network(batch), dim=1).numpy()
+            return self.network(torch.from_numpy(inputs).unsqueeze(1)).float().numpy()
+
+    def probabilities(self, images28: np.ndarray) -> np.ndarray:
+        """Softmax output (N x 10) for already preprocessed N x 28 x 28 images in [0, 1]."""
+        logits = self.logits(images28)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def load_classifier(path: str | os.PathLike | None = None, arch: str = "cnn") -> Classifier:
-    """Load a classifier from a weights file; by default the shipped assets/<arch>.pt.
+def load_classifier(path: str | os.PathLike | None = None, arch: str = registry.DEFAULT, gate=None) -> Classifier:
+    """Load a classifier from a weights file; by default the shipped one of `arch` in assets/.
 
+    A file given by `path` names its own network in its metadata, so `arch` is then ignored.
     Raises model.weights.WeightsError, naming the train.py command that makes a good file,
     when the file is missing, corrupt or does not fit its network.
     """
-    network, metadata = load_weights(path if path is not None else DEFAULT_WEIGHTS[arch])
-    return Classifier(network, metadata)
+    path = registry.network(arch).weights if path is None else Path(path)
+    if path.suffix == ".npz":  # numpy_net's format; every other network is a torch file
+        network, metadata = load_numpy_net(path)
+    else:
+        network, metadata = load_weights(path)
+    return Classifier(network, metadata, registry.network(metadata["arch"]), gate=gate)
+
+
+def load_numpy_net(path: Path) -> tuple[numpy_net.TwoLayerNet, dict]:
+    """numpy_net.load, its failures told the way model.weights tells those of torch files."""
+    if not path.is_file():
+        raise WeightsError(f"No weights file {path.name}. {how_to_fix('numpy')}")
+    try:
+        return numpy_net.load(path)
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{path.name} is not a usable numpy network: {error}. {how_to_fix('numpy')}") from None

@@ -1,3 +1,4 @@
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -54,3 +55,50 @@ def test_safe_from_concurrent_threads(classifier):
 def test_missing_weights_name_the_train_command(tmp_path):
     with pytest.raises(WeightsError, match="python train.py"):
         load_classifier(tmp_path / "nothing.pt")
+
+
+def test_classifier_knows_its_registry_entry(classifier):
+    from model.registry import NETWORKS
+
+    assert classifier.spec is NETWORKS["cnn"]
+    assert load_classifier(arch="mlp").spec is NETWORKS["mlp"]
+
+
+def test_json_answer_carries_blank_unsure_and_top3(classifier):
+    answer = classifier.predict(drawn_four()).as_json()
+    assert answer["blank"] is False and answer["unsure"] is False
+    assert [row["digit"] for row in answer["top3"]][0] == 4 and len(answer["top3"]) == 3
+    assert BLANK.as_json() == {"blank": True, "unsure": False, "top3": []}
+
+
+def test_unsure_below_the_networks_threshold():
+    classifier = load_classifier()
+    four = drawn_four()
+    prediction = classifier.predict(four)
+    assert prediction.unsure == (prediction.top(1)[0][1] < classifier.spec.unsure_below)
+    strict = load_classifier()
+    strict.spec = dataclasses.replace(strict.spec, unsure_below=1.01)  # nothing is ever that sure
+    assert strict.predict(four).unsure and strict.predict(four).digit_like is None
+
+
+class HalfGate:
+    """model.gate's interface, with a rule simple enough to predict: "a digit" when the
+    28x28 input has more ink left of the middle than right of it."""
+
+    threshold = 0.5
+
+    def digit_probability(self, images28):
+        return [float(image[:, :14].sum() > image[:, 14:].sum()) for image in images28]
+
+
+def test_a_gate_makes_readings_unsure_and_reports_digit_likeness():
+    gated = load_classifier(gate=HalfGate())
+    left, right = np.full((280, 280), 255, np.uint8), np.full((280, 280), 255, np.uint8)
+    left[40:240, 40:60] = 0  # a post with a flag to its right: more ink left of centre once centred
+    left[40:60, 60:120] = 0
+    right[40:240, 200:220] = 0  # and its mirror image
+    right[40:60, 140:200] = 0
+    a, b = gated.predict_batch([left, right])
+    assert (a.digit_like, b.digit_like) != (None, None)
+    assert {a.digit_like, b.digit_like} == {0.0, 1.0}
+    assert (a if a.digit_like == 0.0 else b).unsure

@@ -1,0 +1,168 @@
+"""A two-layer neural network in plain numpy: the one to read to learn backpropagation.
+
+    x (N x 784 pixels) --W1, b1--> a (N x H) --ReLU--> h (N x H) --W2, b2--> z (N x 10 logits)
+
+Everything a framework does for you is written out here: the forward pass, the gradients
+derived by hand with the chain rule, and the optimiser (SGD with momentum). There is no
+torch in this file, so a student can follow it top to bottom knowing only numpy.
+`python train.py --arch numpy` trains it on the same data and augmentation as the torch
+networks, and model/classifier.py serves it with the same preprocessing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+
+PIXELS, DIGITS = 28 * 28, 10
+MAX_HIDDEN = 16384  # a loaded file claiming more hidden units than this is refused before reading it
+
+
+class TwoLayerNet:
+    """784 -> `hidden` ReLU units -> 10 logits. `params` holds W1, b1, W2, b2 (float32)."""
+
+    def __init__(self, hidden: int = 800, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        # He initialisation: weights scaled by sqrt(2 / inputs) keep the signal's size about
+        # the same through a ReLU layer, so training starts neither saturated nor silent.
+        self.params = {
+            "W1": (rng.standard_normal((PIXELS, hidden)) * math.sqrt(2 / PIXELS)).astype(np.float32),
+            "b1": np.zeros(hidden, np.float32),
+            "W2": (rng.standard_normal((hidden, DIGITS)) * math.sqrt(1 / hidden)).astype(np.float32),
+            "b2": np.zeros(DIGITS, np.float32),
+        }
+        # SGD's momentum: a running sum of past gradients, one per parameter.
+        self.velocity = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self.remembered = None  # what forward() keeps for backward(), only while training
+
+    @property
+    def hidden(self) -> int:
+        return len(self.params["b1"])
+
+    # --- Forward: from pixels to logits --------------------------------------------------------
+
+    def forward(self, x: np.ndarray, remember: bool = False) -> np.ndarray:
+        """Logits (N x 10) for a batch of normalised images flattened to N x 784.
+
+        With remember=True the input and hidden activations are kept for backward(). Reading
+        digits leaves it False, so one network can serve many threads at once.
+        """
+        p = self.params
+        a = x @ p["W1"] + p["b1"]  # each hidden unit: a weighted sum of all 784 pixels
+        h = np.maximum(a, 0)  # ReLU: keep the positive part
+        z = h @ p["W2"] + p["b2"]  # each digit's score: a weighted sum of the hidden units
+        if remember:
+            self.remembered = (x, h)
+        return z
+
+    # --- Backward: the chain rule, by hand --------------------------------------------------------
+
+    def backward(self, dz: np.ndarray, input_gradient: bool = False) -> dict[str, np.ndarray]:
+        """Gradients of the loss for every parameter, given dz = dLoss/dlogits (N x 10).
+
+        Going back through forward() one line at a time:
+          z = h W2 + b2   ->  dW2 = h^T dz,   db2 = dz summed over the batch,   dh = dz W2^T
+          h = max(a, 0)   ->  da = dh where a > 0 (that is, where h > 0), else 0
+          a = x W1 + b1   ->  dW1 = x^T da,   db1 = da summed over the batch,   dx = da W1^T
+        With input_gradient=True the result also holds "x", the gradient for the pixels
+        themselves (what saliency maps show).
+        """
+        x, h = self.remembered
+        p = self.params
+        grads = {"W2": h.T @ dz, "b2": dz.sum(axis=0)}
+        dh = dz @ p["W2"].T
+        da = dh * (h > 0)
+        grads["W1"] = x.T @ da
+        grads["b1"] = da.sum(axis=0)
+        if input_gradient:
+            grads["x"] = da @ p["W1"].T
+        return grads
+
+    # --- The optimiser ------------------------------------------------------------------------
+
+    def step(self, grads: dict[str, np.ndarray], lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
+        """One step of SGD with momentum: v <- momentum * v + g;  w <- w - lr * v.
+
+        Weight decay adds weight_decay * w to the gradient of the weight matrices (not the
+        biases): it pulls unused weights towards zero, which generalises better.
+        """
+        for name, value in self.params.items():
+            gradient = grads[name]
+            if weight_decay and name.startswith("W"):
+                gradient = gradient + weight_decay * value
+            velocity = self.velocity[name]
+            velocity *= momentum
+            velocity += gradient
+            value -= (lr * velocity).astype(value.dtype, copy=False)
+
+    # --- Saving ---------------------------------------------------------------------------------
+
+    def save(self, file, metadata: dict) -> None:
+        """Write the weights and `metadata` (stored as JSON text) to an .npz path or file object."""
+        np.savez(file, metadata=np.array(json.dumps(metadata)), **self.params)
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0) -> tuple[float, np.ndarray]:
+    """Mean softmax cross-entropy over the batch, and its gradient for the logits.
+
+    With softmax p and target distribution t (one-hot, or softened by `smoothing`),
+    loss = -mean(sum(t * log p)), and its gradient simplifies to dz = (p - t) / N.
+    """
+    n = len(labels)
+    shifted = logits - logits.max(axis=1, keepdims=True)  # same softmax, no overflow in exp
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    target = np.full_like(logits, smoothing / DIGITS)
+    target[np.arange(n), labels] += 1 - smoothing
+    loss = float(-(target * log_p).sum() / n)
+    return loss, (np.exp(log_p) - target) / n
+
+
+def load(path: str | os.PathLike) -> tuple[TwoLayerNet, dict]:
+    """(network, metadata) from a file written by save(). Never runs code: allow_pickle=False.
+
+    Raises ValueError saying what is wrong when the file is not such a network (OSError when
+    it cannot be read at all); model/classifier.py turns both into a WeightsError.
+    """
+    expected = {"W1": (PIXELS, None), "b1": (None,), "W2": (None, DIGITS), "b2": (DIGITS,)}
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"not an .npz file ({error.__class__.__name__})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError("not an .npz file of arrays")
+    with archive:
+        if set(archive.files) != {*expected, "metadata"}:
+            raise ValueError(f"holds {sorted(archive.files)}, expected W1, b1, W2, b2 and metadata")
+        # Check the size before reading a single array: a forged header cannot make us allocate.
+        for name in expected:
+            if archive.zip.getinfo(f"{name}.npy").file_size > 4 * PIXELS * MAX_HIDDEN + 4096:
+                raise ValueError(f"{name} is larger than any network this project trains")
+        try:
+            metadata = json.loads(str(archive["metadata"]))
+            arrays = {name: archive[name] for name in expected}
+        except (ValueError, zipfile.BadZipFile, EOFError, OSError) as error:
+            raise ValueError(f"damaged contents ({error.__class__.__name__})") from None
+    if not isinstance(metadata, dict) or metadata.get("arch") != "numpy":
+        raise ValueError("its metadata does not describe a numpy network")
+    for key in ("mean", "std"):
+        if not isinstance(metadata.get(key), (int, float)) or not math.isfinite(metadata[key]):
+            raise ValueError(f"its metadata needs a finite number for {key!r}")
+    if metadata["std"] <= 0:
+        raise ValueError("its metadata's std must be positive")
+    hidden = arrays["b1"].shape[0] if arrays["b1"].ndim == 1 else -1
+    for name, shape in expected.items():
+        array = arrays[name]
+        wanted = tuple(hidden if size is None else size for size in shape)
+        if array.shape != wanted or array.dtype.kind != "f":
+            raise ValueError(f"{name} is {array.dtype} {array.shape}, expected float {wanted}")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} holds NaN or infinite weights")
+    if not 1 <= hidden <= MAX_HIDDEN:
+        raise ValueError(f"{hidden} hidden units is not a sane size")
+    network = TwoLayerNet(hidden)
+    network.params = {name: array.astype(np.float32) for name, array in arrays.items()}
+    return network, metadata
