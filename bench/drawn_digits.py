@@ -9,7 +9,7 @@ the same canvases go through two weaker paths for contrast:
   no stroke width   the MNIST recipe without the stroke-width normalisation.
 
     python -m bench.drawn_digits                 # the shipped CNN
-    python -m bench.drawn_digits --arch mlp      # the shipped MLP
+    python -m bench.drawn_digits --arch mlp      # the shipped MLP (any name in model/registry.py)
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from PIL import Image
 
 from model import load_classifier
 from model.canvas import CANVAS_SIZE, draw_like_a_person, sketchpad_value
+from model.paths import SHARED_STROKES
 from model.preprocess import to_mnist
-
-STROKES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "strokes"
+from model.registry import DEFAULT, NETWORKS
 
 
 def load_strokes(folder: Path) -> list[dict]:
@@ -53,8 +53,8 @@ def score(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strokes", type=Path, default=STROKES, help="folder of pen-stroke .jsonl files")
-    parser.add_argument("--arch", default="cnn", choices=["cnn", "mlp"], help="shipped weights to use (default: cnn)")
+    parser.add_argument("--strokes", type=Path, default=SHARED_STROKES, help="folder of pen-stroke .jsonl files")
+    parser.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped weights to use (default: {DEFAULT})")
     parser.add_argument("--weights", default=None, help="a weights file instead of the shipped one")
     parser.add_argument("--seed", type=int, default=0, help="seed for the sizes and places of the drawings")
     parser.add_argument("--limit", type=int, default=0, help="only the first N digits (default: all)")
@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
         results[name] = probabilities
 
     report = {"digits": len(digits), "writers": len(set(writers)), "canvas": CANVAS_SIZE,
-              "weights": args.weights or f"assets/{args.arch}.pt", "seed": args.seed, "paths": {}}
+              "weights": args.weights or f"assets/{NETWORKS[args.arch].weights.name}", "seed": args.seed, "paths": {}}
     print(f"{len(digits)} digits by {len(set(writers))} writers on a {CANVAS_SIZE}x{CANVAS_SIZE} canvas, "
           f"{report['weights']}, seed {args.seed}\n")
     print(f"{'path':<18}{'top-1':>8}{'top-3':>8}{'worst writer':>14}{'blank':>7}")

@@ -15,7 +15,8 @@ import torch
 
 from model import load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value
-from model.preprocess import normalize, to_mnist
+from model.preprocess import to_mnist
+from model.registry import DEFAULT, NETWORKS
 
 SEVEN = [[(0, 0), (100, 0), (40, 200)], [(20, 100), (90, 100)]]  # a crossed "7", pen strokes
 
@@ -35,7 +36,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default: 2)")
     parser.add_argument("--repeats", type=int, default=300, help="timed calls per figure (default: 300)")
-    parser.add_argument("--arch", default="cnn", choices=["cnn", "mlp"], help="shipped model (default: cnn)")
+    parser.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped model (default: {DEFAULT})")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     classifier = load_classifier(arch=args.arch)
@@ -47,14 +48,8 @@ def main(argv=None) -> dict:
         assert classifier.predict(value).top(1)[0][0] == 7
         figures[f"preprocess + predict, {size}x{size} composite"] = percentiles(lambda: classifier.predict(value), args.repeats)
         figures[f"preprocess only, {size}x{size} composite"] = percentiles(lambda: to_mnist(value), args.repeats)
-    image28 = to_mnist(value)
-    batch = torch.from_numpy(normalize(image28, classifier.mean, classifier.std))[None, None]
-
-    def model_alone():
-        with torch.inference_mode():
-            classifier.network(batch)
-
-    figures["model alone, batch 1"] = percentiles(model_alone, args.repeats)
+    batch = to_mnist(value)[None]
+    figures["model alone, batch 1"] = percentiles(lambda: classifier.logits(batch), args.repeats)
     print(f"{args.arch}, {args.threads} threads, {args.repeats} calls each\n")
     print(f"{'what':<44}{'p50 ms':>9}{'p95 ms':>9}")
     for name, (p50, p95) in figures.items():

@@ -11,6 +11,7 @@ import json
 import sys
 
 from model.classifier import load_classifier
+from model.registry import DEFAULT, NETWORKS
 from model.preprocess import UnreadableImage, open_image
 from model.weights import WeightsError
 
@@ -21,7 +22,7 @@ def main(argv=None) -> int:
     predict = commands.add_parser("predict", help="print the top-3 digits for each image file")
     predict.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, WEBP, ...)")
     predict.add_argument("--json", action="store_true", help="one JSON object per file and line")
-    predict.add_argument("--arch", default="cnn", choices=["cnn", "mlp"], help="shipped model to use (default: cnn)")
+    predict.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped model to use (default: {DEFAULT})")
     predict.add_argument("--weights", default=None, help="a weights file instead of the shipped one")
     args = parser.parse_args(argv)
 

@@ -1,11 +1,13 @@
-"""The networks, and nothing else: architectures that map a 1x28x28 image to 10 logits.
+"""The torch networks, and nothing else: architectures that map a 1x28x28 image to 10 logits.
 
-Both are picked by name through `build(name, **kwargs)`, so that a weights file can
-record how to rebuild the network it belongs to (see model/weights.py).
+model/registry.py names them; `build(name, **kwargs)` rebuilds one from what a weights
+file records (see model/weights.py).
 """
 
 import torch
 from torch import nn
+
+from model import registry
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -66,16 +68,12 @@ class MLP(nn.Module):
         return self.layers(x)
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"cnn": CNN, "mlp": MLP}
-
-
 def build(name: str, **kwargs) -> nn.Module:
-    """Build a network by name ("cnn" or "mlp") with its constructor arguments."""
-    try:
-        architecture = ARCHITECTURES[name]
-    except KeyError:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}") from None
-    return architecture(**kwargs)
+    """Build the torch network the registry calls `name`, with its constructor arguments."""
+    spec = registry.network(name)  # ValueError naming the choices for an unknown name
+    if spec.engine != "torch":
+        raise ValueError(f"{name!r} is not a torch network")
+    return spec.build(**kwargs)
 
 
 def count_parameters(network: nn.Module) -> int:

@@ -6,6 +6,7 @@ argparse choices, the compare view and the benches all read this table.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +23,27 @@ class Network:
     # `python -m bench.unsure_threshold --arch NAME`: the highest value that doubts at most
     # 5 % of the human-drawn digits it reads right. Rerun whenever its weights change.
     unsure_below: float
+    code: str  # "module.Class" that builds it; imported only when asked, so the registry stays light
+    # train.py flags that become the constructor's keyword arguments (and the weight file's arch_kwargs).
+    options: tuple[str, ...] = ()
 
     @property
     def weights(self) -> Path:
         return ASSETS / f"{self.name}{'.npz' if self.engine == 'numpy' else '.pt'}"
 
+    def build(self, **kwargs):
+        """A fresh, untrained instance of this network."""
+        module, _, name = self.code.rpartition(".")
+        return getattr(importlib.import_module(module), name)(**kwargs)
+
 
 NETWORKS: dict[str, Network] = {
     network.name: network
     for network in (
-        Network("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.75),
-        Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.75),
+        Network("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.75,
+                "model.networks.CNN", options=("width",)),
+        Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.75,
+                "model.networks.MLP"),
     )
 }
 DEFAULT = "cnn"

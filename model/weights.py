@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from model.networks import build
+from model.registry import DEFAULT, NETWORKS
 
 FORMAT = 1
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_WEIGHTS = {"cnn": ASSETS / "cnn.pt", "mlp": ASSETS / "mlp.pt"}
 # Keys every weight file's metadata must have; train.py fills in more (accuracy, command, ...).
 REQUIRED_METADATA = ("arch", "arch_kwargs", "mean", "std")
 
@@ -75,7 +74,7 @@ def load_weights(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     Raises WeightsError with a way out when the file is missing, corrupt or mismatched.
     """
     path = Path(path)
-    arch_hint = path.stem if path.stem in DEFAULT_WEIGHTS else "cnn"
+    arch_hint = path.stem if path.stem in NETWORKS else DEFAULT
     if not path.is_file():
         raise WeightsError(f"No weights file at {path}. {how_to_fix(arch_hint)}")
     try:

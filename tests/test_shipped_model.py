@@ -7,10 +7,10 @@ import train
 from bench.drawn_digits import load_strokes
 from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
-from model.weights import DEFAULT_WEIGHTS
+from model.registry import NETWORKS
 
 
-@pytest.mark.parametrize("arch", sorted(DEFAULT_WEIGHTS))
+@pytest.mark.parametrize("arch", list(NETWORKS))
 def test_shipped_weights_carry_their_metadata(arch):
     metadata = load_classifier(arch=arch).metadata
     assert metadata["arch"] == arch
