@@ -5,8 +5,10 @@ the aspect ratio, with anti-aliasing), and pasted into a 28x28 field with the ce
 of mass at the centre. A network trained on them only reads drawings that went
 through the same steps, so this module repeats them for any picture of a digit:
 
-1. find the ink (dark on light, light on dark, or alpha): a map with ink high;
-2. crop to the ink; a blank picture or a lone speck stops here with `None`;
+1. find the ink, whatever the picture's mode, depth, range, colours, alpha or lighting:
+   a map with ink high (`ink_map`);
+2. crop to the ink, inside a frame if the picture has one; a blank picture or a few
+   specks stop here with `None`;
 3. scale the longer side to 20 px, working at 4x resolution (80 px);
 4. bring the stroke width into MNIST's range: people draw big and small with
    the same brush, so the width relative to the digit varies 2-4x;
@@ -17,10 +19,13 @@ through the same steps, so this module repeats them for any picture of a digit:
 from __future__ import annotations
 
 import ctypes
+import io
+import os
+import stat
 import sys
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 SIZE = 28  # the network's input is SIZE x SIZE
 BOX = 20  # the longer side of the digit, as in MNIST
@@ -38,8 +43,28 @@ INK_THRESHOLD = 0.25  # a pixel is "ink" above this; lower values are anti-alias
 # A drawing whose longer side is under this many stroke widths is a dot, not a digit
 # (a round dot of diameter D measures D / 2 wide, so it scores 2).
 MIN_EXTENT_IN_STROKES = 2.5
-# Ink covering less than this share of the picture is treated as stray specks.
-MIN_INK_SHARE = 2e-5
+# "Specks or a digit?" is judged on the ink alone, never on the canvas: a 24 px digit on a
+# 2000 px canvas is a digit. Ink filling less than this share of its own bounding box is a
+# few scattered specks (a stroke 1/100 of a digit's height still fills about 1 %), and fewer
+# than MIN_INK_PIXELS ink pixels are no drawing at all.
+MIN_BOX_FILL = 0.003
+MIN_INK_PIXELS = 4
+
+# The background (paper) is estimated on a copy at most this many px on its longer side, with
+# a closing (max, then min filter for light paper) over (2 BACKGROUND_RADIUS + 1) cells: strokes
+# up to about an eighth of the picture's side vanish from it, slow lighting changes stay. A
+# wider window overestimates the dark corners of a vignette enough to read them as ink.
+BACKGROUND_SIDE = 32
+BACKGROUND_RADIUS = 2
+# A background whose estimate varies by more than this (on a 0-1 scale) is uneven lighting:
+# each pixel is then compared with the paper around it instead of one paper level.
+UNEVEN_BACKGROUND = 0.12
+# A picture is in colour when this share of its pixels have channels this far apart (0-1 scale);
+# JPEG's colour noise on a grey picture stays below it.
+COLOUR_SPREAD, COLOUR_SHARE = 0.2, 1e-3
+# A frame is lines along at least FRAME_SIDES sides of the picture, each in the outer
+# FRAME_BAND of that side and covering at least FRAME_COVER of its length.
+FRAME_BAND, FRAME_COVER, FRAME_SIDES = 0.15, 0.7, 3
 
 # Pictures larger than this (on their longer side) are shrunk first: a digit needs no more,
 # and a 6000x6000 photo would otherwise cost half a gigabyte of floats.
@@ -79,38 +104,164 @@ keep_freed_memory_for_reuse()
 
 
 class UnreadableImage(ValueError):
-    """A file that is not a picture PIL can read (non-image bytes, truncated, a decompression bomb)."""
+    """Not a picture that can be read; the message names the file and says what is wrong in plain words."""
 
 
-def open_image(path) -> Image.Image:
-    """Open and fully decode an image file, or raise UnreadableImage saying why."""
+EXIF_ORIENTATION = 0x0112
+
+
+def open_image(source) -> Image.Image:
+    """Open and fully decode a picture, upright, or raise UnreadableImage saying why.
+
+    `source` is a path (str or os.PathLike), the bytes of an encoded image, or a binary file
+    object. Paths are opened without blocking and checked to be regular files first, so a
+    FIFO, a device or a folder is refused at once instead of hanging the caller. Messages
+    name the file by its name only, never by a folder of the machine it runs on.
+    """
+    name = source_name(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return decode(io.BytesIO(bytes(source)), name)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+            descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        except FileNotFoundError:
+            raise UnreadableImage(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise UnreadableImage(f"{name}: is a folder, not an image file") from None
+        except PermissionError:
+            raise UnreadableImage(f"{name}: cannot be read (permission denied)") from None
+        except ValueError:  # "embedded null byte": image bytes passed as a str path
+            raise UnreadableImage(f"{name}: a file name cannot contain a NUL character (pass the bytes of an image as bytes, not str)") from None
+        except OSError as error:
+            raise UnreadableImage(f"{name}: cannot be opened ({error.strerror or error.__class__.__name__})") from None
+        with os.fdopen(descriptor, "rb") as file:
+            # fstat on the opened descriptor: no window in which the path could be swapped.
+            kind = os.fstat(file.fileno()).st_mode
+            if stat.S_ISDIR(kind):
+                raise UnreadableImage(f"{name}: is a folder, not an image file")
+            if not stat.S_ISREG(kind):
+                raise UnreadableImage(f"{name}: is not a regular file (a FIFO, device or socket); only image files are read")
+            return decode(file, name)
+    if hasattr(source, "read"):
+        return decode(source, name)
+    raise UnreadableImage(f"cannot read a {type(source).__name__} as an image: give a path, the image's bytes or a file object")
+
+
+def source_name(source) -> str:
+    """How messages call a source: a file's own name, never the folders around it."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "the image bytes given"
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return os.path.basename(os.fsdecode(source)).replace("\x00", "\\0") or "the path given"
+        except (TypeError, ValueError):
+            return "the path given"
+    name = getattr(source, "name", None)
+    return os.path.basename(name) if isinstance(name, str) and name else "the file given"
+
+
+def decode(file, name: str) -> Image.Image:
+    """Decode a whole picture from an open binary file, turning every failure into plain words."""
     try:
-        image = Image.open(path)
+        image = Image.open(file)
         image.load()  # a truncated file fails here, not later inside the preprocessing
+    except Image.DecompressionBombError:
+        raise UnreadableImage(f"{name}: is too large to read: more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
+    # PIL's decoders fail with many exception types on damaged files (OSError, SyntaxError,
+    # EOFError, struct.error, IndexError ...): each is a damaged file to the caller.
+    except Exception as error:  # noqa: BLE001
+        raise UnreadableImage(f"{name}: not a readable image: {what_went_wrong(error)}") from None
+    return upright(image)
+
+
+def what_went_wrong(error: Exception) -> str:
+    """PIL's error, said in plain words; its text is not repeated, it can hold a server path."""
+    text = str(error).lower()
+    if error.__class__.__name__ == "UnidentifiedImageError":
+        return "the file is not in an image format this reader knows (PNG, JPEG, WEBP, GIF, BMP, TIFF ...)"
+    if isinstance(error, EOFError) or any(
+        word in text for word in ("truncated", "not large enough", "broken data stream", "not enough data", "premature end")
+    ):
+        return "the file is cut short or damaged: it ends before the picture does"
+    if "decoder" in text:  # "could not create decoder object" (WEBP), "decoder ... not available"
+        return "its picture data is damaged or in a variant this installation cannot decode"
+    return f"its picture data is damaged ({error.__class__.__name__})"
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """Turn a photo the way its EXIF orientation says, as every viewer shows it."""
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 -- damaged EXIF: show the picture as stored, as viewers do
         return image
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
-        raise UnreadableImage(f"not a readable image ({error.__class__.__name__}: {error})") from error
+    return ImageOps.exif_transpose(image) if orientation in (2, 3, 4, 5, 6, 7, 8) else image
 
 
 def to_mnist(image, normalize_stroke: bool = True) -> np.ndarray | None:
     """Turn a picture of one digit into a 28x28 float32 array in [0, 1], ink = 1.
 
     `image` may be a Gradio Sketchpad value (a dict with "composite"), a PIL image of any
-    mode, or a numpy array (H x W, H x W x 1/3/4; uint8, uint16, bool or float).
-    Returns None when there is no digit to read: a blank canvas or only specks.
+    mode, a numpy array (H x W, H x W x 1/2/3/4; any integer, bool or float dtype and any
+    value range), a path, the bytes of an image file or a file object.
+    Returns None when there is no digit to read: a blank picture or only specks.
+    Raises UnreadableImage for files that are not pictures, ValueError for arrays that are not.
     """
+    return run_steps(image, normalize_stroke, views=None)
+
+
+def trace(image) -> list[tuple[str, np.ndarray]] | None:
+    """The named pictures `to_mnist` makes on its way, in order, each float32 in [0, 1], ink = 1.
+
+    The last one is exactly `to_mnist(image)`. None when the picture is blank.
+    """
+    views: list[tuple[str, np.ndarray]] = []
+    return views if run_steps(image, True, views) is not None else None
+
+
+def run_steps(image, normalize_stroke: bool, views: list | None) -> np.ndarray | None:
+    """Steps 1-5 of the module docstring; `views`, when given, collects each step's picture."""
     ink = ink_map(image)
     if ink is None:
         return None
+    if views is not None:
+        views.append(("ink found", ink.astype(np.float32) / 255 if ink.dtype == np.uint8 else ink))
     crop = crop_to_ink(ink)
     if crop is None:
         return None
     big = scale_longer_side(crop, BOX * SUPERSAMPLE)
+    if views is not None:
+        views += [("cropped to the ink", crop), ("scaled: longer side 20 px", big)]
     if normalize_stroke:
         big = set_stroke_width(big, *(w * SUPERSAMPLE for w in MNIST_STROKE_WIDTHS))
         if big is None:
             return None
-    return centre_and_reduce(big)
+    image28 = centre_and_reduce(big)
+    if views is not None:
+        views += [("stroke width into MNIST's range", big), ("centre of mass at the centre", image28)]
+    return image28
+
+
+def naive_resize(image) -> np.ndarray | None:
+    """What most demos do: the whole picture squeezed to 28x28 and inverted (no crop, no centring).
+
+    For contrast with `to_mnist` in the drawn-digit bench and the teaching views. It reads
+    the same inputs as `to_mnist` (shown over white paper); None when the picture is empty
+    or one flat colour.
+    """
+    pixels = read_pixels(image)
+    if pixels is None:
+        return None
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        pixels = composite_over_white(pixels)
+    gray = luminance(pixels)
+    if gray.dtype == np.uint8:
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(gray)).resize((SIZE, SIZE), Image.Resampling.BILINEAR), np.float32) / 255
+    else:
+        small = np.asarray(Image.fromarray(gray.astype(np.float32), mode="F").resize((SIZE, SIZE), Image.Resampling.BILINEAR), np.float32)
+    if float(gray.max()) == float(gray.min()):
+        return None
+    return np.clip(1.0 - small, 0.0, 1.0).astype(np.float32)
 
 
 def normalize(image28: np.ndarray, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> np.ndarray:
@@ -127,65 +278,112 @@ def ink_map(image) -> np.ndarray | None:
     8-bit pictures (every Sketchpad value, every PNG) stay uint8 until they are cropped,
     because converting a whole 800x800 RGBA canvas to floats would cost more than all the
     other steps together. Returns None for an empty value.
+
+    What is ink: the picture as it looks on white paper, compared with its own paper (its
+    background, estimated everywhere so that uneven lighting is flattened), by colour when it
+    has colours. Only when that shows nothing (white ink on a transparent sheet, say) is the
+    alpha channel the drawing.
     """
+    pixels = read_pixels(image)
+    if pixels is None:
+        return None
+    pixels = shrink(pixels, MAX_SIDE)
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        alpha = pixels[:, :, -1]
+        if alpha.min() < (255 if alpha.dtype == np.uint8 else 1.0):  # anything transparent
+            ink = colour_ink(composite_over_white(pixels))
+            if has_ink(ink):
+                return ink
+            return grey_ink(np.ascontiguousarray(alpha))
+    return colour_ink(pixels)
+
+
+def read_pixels(image) -> np.ndarray | None:
+    """Any accepted picture as an H x W or H x W x 2/3/4 array: uint8, or float32 in [0, 1]."""
     if isinstance(image, dict):  # a Gradio ImageEditor / Sketchpad value
         image = image.get("composite")
     if image is None:
         return None
-    if isinstance(image, (str, bytes)) or hasattr(image, "read"):
-        image = Image.open(image)
-    pixels = pil_pixels(image) if isinstance(image, Image.Image) else np.asarray(image)
+    if isinstance(image, (str, bytes, bytearray, memoryview, os.PathLike)) or hasattr(image, "read"):
+        image = open_image(image)
+    pixels = pil_pixels(upright(image)) if isinstance(image, Image.Image) else np.asarray(image)
+    if pixels.dtype.kind not in "biuf":
+        raise ValueError(f"expected a picture of numbers, got an array of {pixels.dtype}")
+    while pixels.ndim > 2 and pixels.shape[0] == 1 and (pixels.ndim > 3 or pixels.shape[2] > 4):
+        pixels = pixels[0]  # 1 x H x W (x C), as tensors come
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (2, 3, 4))):
         raise ValueError(f"expected an H x W or H x W x C image, got an array of shape {pixels.shape}")
     if pixels.size == 0:
         return None
-    pixels = shrink(pixels if pixels.dtype == np.uint8 else as_float(pixels), MAX_SIDE)
-    full = 255 if pixels.dtype == np.uint8 else 1.0
-    if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and pixels[:, :, -1].min() < 0.98 * full:
-        # Anything transparent: the alpha channel is what was drawn (a Sketchpad layer,
-        # or a PNG with a transparent background), whatever colour the ink has.
-        return np.ascontiguousarray(pixels[:, :, -1])
-    return contrast_with_background(luminance(pixels))
+    return pixels if pixels.dtype == np.uint8 else as_float(pixels)
 
 
 def pil_pixels(image: Image.Image) -> np.ndarray:
-    """The pixels of a PIL image of any mode: uint8 L, LA, RGB or RGBA, or a float/uint16 array."""
+    """The pixels of a PIL image of any mode: uint8 L, LA, RGB or RGBA, or a numeric array (I, I;16, F)."""
+    if image.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        return np.asarray(image)
     if image.mode.startswith("I;16"):
         return np.asarray(image).astype(np.uint16)
-    if image.mode in ("I", "F"):  # no fixed range: stretch to [0, 1]
-        values = np.asarray(image, dtype=np.float32)
-        low, high = float(values.min()), float(values.max())
-        return (values - low) / (high - low) if high > low else np.zeros_like(values)
-    if image.mode not in ("L", "LA", "RGB", "RGBA"):
-        has_alpha = image.mode in ("PA", "La", "RGBa") or "transparency" in image.info
-        image = image.convert("RGBA" if has_alpha else "RGB")
-    return np.asarray(image)
+    if image.mode == "1":
+        return np.asarray(image.convert("L"))
+    has_alpha = image.mode in ("PA", "La", "RGBa") or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
 
 
 def as_float(pixels: np.ndarray) -> np.ndarray:
-    """Scale any integer, boolean or float array to float32 in [0, 1]."""
+    """Scale any integer, boolean or float array to float32 in [0, 1], by the range its data uses.
+
+    The dtype says little: 8- or 12-bit data often sits in uint16 or int32, floats come on a
+    0-1 or a 0-255 scale with a little overshoot from resampling, NaN and inf turn up.
+    """
     if pixels.dtype == bool:
         return pixels.astype(np.float32)
     if np.issubdtype(pixels.dtype, np.integer):
-        return pixels.astype(np.float32) / float(np.iinfo(pixels.dtype).max)
-    pixels = np.nan_to_num(pixels.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
-    if pixels.size and pixels.max() > 1.0:  # floats on a 0-255 scale
-        pixels = pixels / 255.0
-    return np.clip(pixels, 0.0, 1.0)
+        # The smallest bit depth (8 or more) that holds the values: 8-bit data in 16 bits is 8-bit.
+        low, high = min(0, int(pixels.min())), int(pixels.max())
+        full = (1 << max(8, (high - low).bit_length())) - 1
+        return ((pixels.astype(np.float64) - low) / full).astype(np.float32)
+    pixels = pixels.astype(np.float32)
+    finite = np.isfinite(pixels)
+    if not finite.all():
+        if not finite.any():
+            return np.zeros(pixels.shape, np.float32)  # nothing to read: a blank picture
+        # A bad pixel takes the picture's typical value, so it neither blanks nor marks the picture.
+        pixels = np.where(finite, pixels, np.median(pixels[finite]))
+    low, high = float(pixels.min()), float(pixels.max())
+    if high <= 1.5:  # a 0-1 scale; bicubic resampling overshoots it a little
+        return np.clip(pixels, 0.0, 1.0)
+    if 16 <= high <= 255 * 1.1 and low >= -0.1 * 255:  # a 0-255 scale
+        return np.clip(pixels / 255.0, 0.0, 1.0)
+    # Any other range (normalised tensors, HDR, raw sensor values): stretch what is there.
+    return ((pixels - low) / (high - low)).astype(np.float32)
 
 
 def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
-    """Average blocks of pixels so that neither side exceeds `max_side`."""
+    """Average blocks of pixels so that neither side exceeds `max_side`.
+
+    A side shorter than the block (a 1 x 5000 strip) is kept whole rather than rounded to 0.
+    """
     factor = -(-max(pixels.shape[:2]) // max_side)
     if factor <= 1:
         return pixels
+    rows, cols = min(factor, pixels.shape[0]), min(factor, pixels.shape[1])
     if pixels.dtype == np.uint8:  # PIL averages 8-bit pixels in C, with no float copy
-        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).reduce(factor))
-    height, width = pixels.shape[0] // factor * factor, pixels.shape[1] // factor * factor
-    blocks = pixels[:height, :width].reshape(height // factor, factor, width // factor, factor, *pixels.shape[2:])
-    return blocks.mean(axis=(1, 3))
+        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).reduce((cols, rows)))
+    height, width = pixels.shape[0] // rows * rows, pixels.shape[1] // cols * cols
+    blocks = pixels[:height, :width].reshape(height // rows, rows, width // cols, cols, *pixels.shape[2:])
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
+
+
+def composite_over_white(pixels: np.ndarray) -> np.ndarray:
+    """A picture with alpha as it looks on white paper (the alpha channel dropped)."""
+    colour, alpha = pixels[:, :, :-1], pixels[:, :, -1:]
+    if pixels.dtype == np.uint8:
+        colour, alpha = colour.astype(np.uint16), alpha.astype(np.uint16)
+        return ((colour * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+    return colour * alpha + (1.0 - alpha)
 
 
 def luminance(pixels: np.ndarray) -> np.ndarray:
@@ -195,43 +393,185 @@ def luminance(pixels: np.ndarray) -> np.ndarray:
     if pixels.shape[2] <= 2:  # grey, or grey + alpha
         return pixels[:, :, 0]
     if pixels.dtype == np.uint8:  # PIL converts RGB(A) in C, without copying the channels apart
-        return np.asarray(Image.fromarray(pixels).convert("L"))
+        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).convert("L"))
     return pixels[:, :, :3] @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def contrast_with_background(gray: np.ndarray) -> np.ndarray:
-    """Ink = how far a pixel is from the background, which is read off the picture's border.
+def colour_ink(pixels: np.ndarray) -> np.ndarray:
+    """Ink of an opaque picture: by colour when it has colours, else by grey level."""
+    if pixels.ndim == 3 and pixels.shape[2] >= 3 and in_colour(pixels):
+        return colour_distance(pixels[:, :, :3])
+    return grey_ink(luminance(pixels))
 
-    Dark ink on a light background and light ink on a dark one come out the same.
+
+def in_colour(pixels: np.ndarray) -> bool:
+    """Whether the picture has colours at all (a red 7 on blue paper), not only greys.
+
+    Judged on a copy about 200 px across: a coloured stroke keeps most of its colour there,
+    and checking every pixel of an 800x800 canvas would cost more than the rest of the reading.
     """
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    full = 255.0 if gray.dtype == np.uint8 else 1.0
-    background = float(np.median(border)) / full
-    levels = np.arange(256, dtype=np.float32) / 255 if gray.dtype == np.uint8 else gray
-    if background >= 0.5:
-        ink = (background - levels) / background
-    else:
-        ink = (levels - background) / (1.0 - background)
-    ink = np.clip(ink, 0.0, 1.0)
-    if gray.dtype == np.uint8:  # a lookup table over the 256 grey levels, applied by PIL in C
-        table = np.round(ink * 255).astype(np.uint8).tolist()
-        return np.asarray(Image.fromarray(np.ascontiguousarray(gray)).point(table))
-    return ink.astype(np.float32)
+    step = max(1, max(pixels.shape[:2]) // 200)
+    sample = pixels[::step, ::step, :3]
+    full = 255 if pixels.dtype == np.uint8 else 1.0
+    spread = sample.max(axis=2) - sample.min(axis=2)
+    return np.count_nonzero(spread > COLOUR_SPREAD * full) > COLOUR_SHARE * spread.size
+
+
+def colour_distance(rgb: np.ndarray) -> np.ndarray:
+    """Ink = how far each pixel's colour is from the paper's colour, 1 = as far as it can be.
+
+    The paper's colour is the typical colour of a small copy. The distance is the largest
+    channel difference, so red on blue, yellow on white and black on grey all count fully.
+    """
+    rgb = rgb.astype(np.float32) / 255 if rgb.dtype == np.uint8 else rgb
+    paper = np.median(small_copy(rgb).reshape(-1, 3), axis=0)
+    farthest = float(np.maximum(paper, 1.0 - paper).max())
+    distance = np.abs(rgb - paper).max(axis=2)
+    return np.clip(distance / max(farthest, 1e-3), 0.0, 1.0).astype(np.float32)
+
+
+def small_copy(pixels: np.ndarray) -> np.ndarray:
+    """Block averages of a picture, at most BACKGROUND_SIDE px on its longer side, float32 in [0, 1]."""
+    factor = -(-max(pixels.shape[:2]) // BACKGROUND_SIDE)
+    if pixels.dtype == np.uint8 and pixels.ndim == 2 and factor > 1:
+        small = Image.fromarray(np.ascontiguousarray(pixels)).reduce(
+            (min(factor, pixels.shape[1]), min(factor, pixels.shape[0])))
+        return np.asarray(small, np.float32) / 255
+    small = shrink(pixels.astype(np.float32) / 255 if pixels.dtype == np.uint8 else pixels, BACKGROUND_SIDE)
+    return small.astype(np.float32, copy=False)
+
+
+def grey_ink(gray: np.ndarray) -> np.ndarray:
+    """Ink = how far a pixel is from the paper (background) around it, on the ink's side of it.
+
+    Dark ink on light paper and light ink on dark paper come out the same. The paper is
+    estimated on a small copy of the picture with the strokes closed over (see
+    `paper_level`); when it is even, one level serves for every pixel (a lookup table over
+    the 256 levels for 8-bit pictures, applied in C), else each pixel is compared with the
+    paper at its place, which flattens gradients and vignettes.
+    """
+    light, paper = paper_level(gray)
+    if np.ndim(paper) == 0:
+        paper = float(paper)
+        levels = np.arange(256, dtype=np.float32) / 255 if gray.dtype == np.uint8 else gray
+        ink = (paper - levels) / max(paper, 1e-3) if light else (levels - paper) / max(1.0 - paper, 1e-3)
+        ink = np.clip(ink, 0.0, 1.0)
+        if gray.dtype == np.uint8:
+            table = np.round(ink * 255).astype(np.uint8).tolist()
+            return np.asarray(Image.fromarray(np.ascontiguousarray(gray)).point(table))
+        return ink.astype(np.float32)
+    height, width = gray.shape
+    paper = np.asarray(Image.fromarray(paper, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+    gray = gray.astype(np.float32) / 255 if gray.dtype == np.uint8 else gray
+    ink = (paper - gray) / np.maximum(paper, 1e-3) if light else (gray - paper) / np.maximum(1.0 - paper, 1e-3)
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+def paper_level(gray: np.ndarray) -> tuple[bool, float | np.ndarray]:
+    """(is the paper light?, its level): one float for even paper, a small map for uneven paper.
+
+    A grey-level closing (max filter, then min filter, for light paper; the reverse for dark)
+    on a small copy removes the strokes and keeps the paper; a frame at the picture's edge
+    is a stroke like any other. Lighting (a gradient, a vignette) varies smoothly, so the
+    uneven paper is then a quadratic surface fitted to the closed copy, leaving out what a
+    closing cannot remove (a big blot): a closing alone overestimates a vignette's corners.
+    """
+    small = small_copy(gray)
+    light = float(np.median(small)) >= 0.5
+    first, second = (np.maximum, np.minimum) if light else (np.minimum, np.maximum)
+    closed = extreme_filter(extreme_filter(small, BACKGROUND_RADIUS, first), BACKGROUND_RADIUS, second)
+    if float(closed.max() - closed.min()) <= UNEVEN_BACKGROUND:
+        return light, float(np.median(closed))
+    height, width = closed.shape
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    y, x = (y.ravel() + 0.5) / height - 0.5, (x.ravel() + 0.5) / width - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    values, keep = closed.ravel(), np.ones(closed.size, bool)
+    for _ in range(3):  # refit without the cells far on the ink's side of the surface
+        coefficients = np.linalg.lstsq(terms[keep], values[keep], rcond=None)[0]
+        residual = (values - terms @ coefficients) * (1 if light else -1)
+        keep = residual > -max(0.03, 3 * float(np.median(np.abs(residual))))
+    surface = np.clip(terms @ coefficients, 0.0, 1.0).reshape(height, width)
+    if float(surface.max() - surface.min()) <= UNEVEN_BACKGROUND:  # the closing only kept a blot
+        return light, float(np.median(surface))
+    return light, np.ascontiguousarray(surface, dtype=np.float32)
+
+
+def extreme_filter(image: np.ndarray, radius: int, extreme) -> np.ndarray:
+    """Max or min over a (2 radius + 1) square around each pixel, edges repeated.
+
+    Written here because it runs on a picture of at most 32x32 px: numpy's sliding windows
+    are enough, and scipy would be a dependency for this one line.
+    """
+    window = 2 * radius + 1
+    padded = np.pad(image, radius, mode="edge")
+    rows = extreme.reduce(np.lib.stride_tricks.sliding_window_view(padded, window, axis=0), axis=-1)
+    return extreme.reduce(np.lib.stride_tricks.sliding_window_view(rows, window, axis=1), axis=-1)
+
+
+def has_ink(ink: np.ndarray) -> bool:
+    return float(ink.max()) > INK_THRESHOLD * (255 if ink.dtype == np.uint8 else 1.0)
 
 
 # --- 2. Crop to the ink --------------------------------------------------------------------
 
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
-    """The smallest box holding all ink as float32 in [0, 1], or None when there is too little ink."""
+    """The smallest box holding all ink (inside a frame, if there is one) as float32 in [0, 1].
+
+    None when there is too little ink, or only scattered specks of it.
+    """
     full = 255 if ink.dtype == np.uint8 else 1.0
     mask = ink > INK_THRESHOLD * full
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0 or np.count_nonzero(mask) < max(1.0, MIN_INK_SHARE * ink.size):
+    rows, cols = mask.any(axis=1), mask.any(axis=0)
+    if not rows.any():
         return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    return crop.astype(np.float32) / 255 if ink.dtype == np.uint8 else crop.astype(np.float32)
+    frame = inside_frame(mask, rows, cols)
+    if frame is not None:
+        ink, mask = ink[frame], mask[frame]
+        rows, cols = mask.any(axis=1), mask.any(axis=0)
+        if not rows.any():
+            return None
+    rows, cols = np.flatnonzero(rows), np.flatnonzero(cols)
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    if np.count_nonzero(mask[box]) < max(MIN_INK_PIXELS, MIN_BOX_FILL * mask[box].size):
+        return None
+    return ink[box].astype(np.float32) / 255 if ink.dtype == np.uint8 else ink[box].astype(np.float32)
+
+
+def tight_crop(ink: np.ndarray) -> np.ndarray | None:
+    """The smallest box holding all ink of a float picture, or None when it has none."""
+    mask = ink > INK_THRESHOLD
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if rows.size else None
+
+
+def inside_frame(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[slice, slice] | None:
+    """The part of the picture inside a frame drawn around the digit, or None when there is no frame.
+
+    A frame is lines along at least FRAME_SIDES sides, near the edges, each covering most of
+    its side; a digit's own strokes (a 7's bar) run along one side at most. Lines are only
+    counted when the ink reaches the outer bands on enough sides, so most pictures skip this.
+    """
+    height, width = mask.shape
+    band_rows, band_cols = max(1, int(FRAME_BAND * height)), max(1, int(FRAME_BAND * width))
+    reaches = [rows[:band_rows].any(), rows[-band_rows:].any(), cols[:band_cols].any(), cols[-band_cols:].any()]
+    if min(height, width) < 16 or sum(reaches) < FRAME_SIDES:
+        return None
+    full_rows = np.count_nonzero(mask, axis=1) >= FRAME_COVER * width
+    full_cols = np.count_nonzero(mask, axis=0) >= FRAME_COVER * height
+    top, bottom = np.flatnonzero(full_rows[:band_rows]), np.flatnonzero(full_rows[height - band_rows :])
+    left, right = np.flatnonzero(full_cols[:band_cols]), np.flatnonzero(full_cols[width - band_cols :])
+    if sum(side.size > 0 for side in (top, bottom, left, right)) < FRAME_SIDES:
+        return None
+    # Inside the innermost line on each side, one more pixel for the frame's anti-aliased edge.
+    first_row = top[-1] + 2 if top.size else 0
+    last_row = height - band_rows + bottom[0] - 1 if bottom.size else height
+    first_col = left[-1] + 2 if left.size else 0
+    last_col = width - band_cols + right[0] - 1 if right.size else width
+    if last_row - first_row < 4 or last_col - first_col < 4:
+        return None  # lines all the way in: a solid block or a boxy tight crop, not a frame
+    return slice(first_row, last_row), slice(first_col, last_col)
 
 
 # --- 3. Scale the longer side ----------------------------------------------------------------
@@ -281,7 +621,7 @@ def set_stroke_width(big: np.ndarray, thinnest: float, thickest: float) -> np.nd
     if radius < 0:  # thickening grows the digit: leave room for it
         big = np.pad(big, -radius)
     adjusted = morph(big, abs(radius), thicken=radius < 0)
-    crop = crop_to_ink(adjusted)
+    crop = tight_crop(adjusted)
     return scale_longer_side(crop, BOX * SUPERSAMPLE) if crop is not None else None
 
 
