@@ -20,12 +20,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from model import load_classifier
 from model.canvas import CANVAS_SIZE, draw_like_a_person, sketchpad_value
 from model.paths import SHARED_STROKES
-from model.preprocess import to_mnist
+from model.preprocess import naive_resize, to_mnist
 from model.registry import DEFAULT, NETWORKS
 
 
@@ -36,12 +35,6 @@ def load_strokes(folder: Path) -> list[dict]:
         with path.open() as lines:
             digits += [json.loads(line) for line in lines if line.strip()]
     return digits
-
-
-def naive_resize(canvas: np.ndarray) -> np.ndarray:
-    """The whole canvas squeezed to 28x28 and inverted: no crop, no centring."""
-    small = Image.fromarray(canvas).resize((28, 28), Image.Resampling.BILINEAR)
-    return 1.0 - np.asarray(small, dtype=np.float32) / 255.0
 
 
 def score(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
