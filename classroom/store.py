@@ -18,6 +18,7 @@ import io
 import json
 import os
 import sqlite3
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -218,3 +219,25 @@ class Store:
         with self._connect() as db:
             return db.execute("DELETE FROM drawings").rowcount
 
+
+
+# The app's one store, opened on first use so that `python app.py --class-db PATH` (which sets
+# DIGIT_CLASS_DB after the page is built) and tests (`use(tmp_path / ...)`) can choose the file.
+_shared: Store | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Store:
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Store()
+        return _shared
+
+
+def use(path: str | os.PathLike) -> Store:
+    """Make the app keep the class in `path` from now on."""
+    global _shared
+    with _shared_lock:
+        _shared = Store(path)
+        return _shared

@@ -46,4 +46,4 @@ def is_teacher(key: str | None) -> bool:
 def require(key: str | None) -> None:
     """Refuse with a clear message (shown in the page, and as the API's error) unless `key` is right."""
     if not is_teacher(key):
-        raise gr.Error(REFUSED, title="Teacher only")
+        raise gr.Error(REFUSED, title="Teacher only", print_exception=False)

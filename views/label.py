@@ -1,0 +1,124 @@
+"""Say what you meant: under the reading, one click says "right" or which digit was meant.
+
+The drawing, its 28x28 input, the label and what the live network said are kept in the class
+store (classroom/store.py); then the pad clears for the next digit and a counter shows how
+many digits this student gave. /label(image, digit) does the same for scripts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from classroom import store
+from model import live
+from model.preprocess import UnreadableImage, open_image
+
+# Under 600 px wide (a phone) the buttons sit in one compact grid of 11, so that the pad, the
+# reading and the buttons fit a 390x844 screen together.
+CSS = """
+#say-what-you-meant { gap: 6px; }
+#say-what-you-meant button { min-width: 0; padding: 6px 0; font-size: 1.1rem; }
+@media (max-width: 600px) {
+  #say-what-you-meant { display: grid; grid-template-columns: repeat(6, 1fr); }
+  #say-what-you-meant #label-right { grid-column: span 1; }
+}
+"""
+QUESTION = "Was it right? Click ✓, or the digit you meant:"
+
+
+def save(image, digit: int | None, session: str) -> tuple[int, int | None]:
+    """Keep one labelled drawing; `digit` None means "the network was right". Returns (id, digit meant).
+
+    Reads the drawing again with the live network rather than trusting what the page showed:
+    the label must go with what the network said about exactly these pixels.
+    """
+    network = live.current()  # one read: name, version and weights of the same network
+    prediction = network.classifier.predict(image)
+    if prediction.blank:
+        raise gr.Error("There is no digit on the pad yet: draw one first.", print_exception=False)
+    read_as = prediction.top(1)[0][0]
+    meant = read_as if digit is None else digit
+    composite = image["composite"] if isinstance(image, dict) else image
+    new = store.shared().add(session=session, digit=meant, read_as=read_as, probabilities=prediction.probabilities,
+                             network=network.name, version=network.version, png=store.png_bytes(composite),
+                             image28=prediction.image)
+    return new, meant
+
+
+def counter_text(session: str) -> str:
+    given = store.shared().count(session=session)
+    return f"✅ Saved. You gave **{given}** digit{'s' if given != 1 else ''}. Draw the next one!"
+
+
+def label_drawing(drawing: dict | None, digit: int | None, request: gr.Request):
+    """A click under the reading: save, then clear the pad and show the counter."""
+    if drawing is None or drawing.get("composite") is None:
+        raise gr.Error("There is no digit on the pad yet: draw one first.", print_exception=False)
+    save(drawing, digit, request.session_hash)
+    return None, counter_text(request.session_hash)
+
+
+def label_image_file(image: str | None, digit, request: gr.Request) -> dict:
+    """/label(image, digit): keep an image file with the digit it shows. {"id": 12, "saved": true}."""
+    if image is None:
+        raise gr.Error("Send one image file (PNG, JPEG, WEBP, ...) with one digit on it.", print_exception=False)
+    try:
+        meant = int(digit)
+        if meant != digit or not 0 <= meant <= 9:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise gr.Error(f"digit must be a whole number from 0 to 9, not {digit!r}.", print_exception=False) from None
+    try:
+        picture = open_image(image)
+    except UnreadableImage as error:
+        raise gr.Error(f"{Path(image).name} is not a readable image ({error.__cause__.__class__.__name__}).",
+                       print_exception=False) from None
+    new, _ = save(np.asarray(picture.convert("RGBA")), meant, request.session_hash)
+    return {"id": new, "saved": True}
+
+
+class LabelView:
+    """Under the pad: the reading again in one line, "right?" and the digit buttons, and the counter.
+
+    Under the pad rather than beside it, because on a phone the page is one column and the
+    Draw tab's reading sits below the pad and the examples: a student drawing with a finger
+    must see what the network read and the buttons without scrolling.
+    """
+
+    def __init__(self, pad: gr.Sketchpad):
+        self.reading = gr.Markdown(elem_id="label-reading")
+        gr.Markdown(QUESTION, elem_id="label-question")
+        with gr.Row(elem_id="say-what-you-meant"):
+            right = gr.Button("✓ right", variant="primary", elem_id="label-right", min_width=0)
+            digits = [gr.Button(str(d), elem_id=f"label-{d}", min_width=0) for d in range(10)]
+        self.counter = gr.Markdown("", elem_id="label-counter")
+        # Private: they take the Sketchpad's internal payload; scripts have /label.
+        for digit, button in [(None, right), *enumerate(digits)]:
+            button.click(labeller(digit), pad, [pad, self.counter], api_visibility="private")
+
+    def show_reading(self, verdict: gr.Markdown, readings: list) -> None:
+        """Copy the Draw view's verdict into the line above the buttons after every reading,
+        in the browser: no second trip to the server."""
+        for reading in readings:
+            reading.then(None, verdict, self.reading, js="(verdict) => verdict", show_progress="hidden",
+                         api_visibility="private")
+
+
+def labeller(digit: int | None):
+    """The click handler of one button. A def, not a lambda: Gradio finds gr.Request by the annotation."""
+
+    def handler(drawing: dict | None, request: gr.Request):
+        return label_drawing(drawing, digit, request)
+
+    return handler
+
+
+def build_api() -> None:
+    """/label for scripts: no UI of its own."""
+    image = gr.File(label="image", visible=False)
+    digit = gr.Number(label="digit", visible=False)  # no precision: Gradio would round 3.5 to 4 silently
+    answer = gr.JSON(label="saved", visible=False)
+    gr.Button(visible=False).click(label_image_file, [image, digit], answer, api_name="label")
