@@ -4,11 +4,16 @@ import subprocess
 import sys
 import textwrap
 
+import json
+import math
+import zipfile
+
+import numpy as np
 import pytest
 import torch
 
 from model.networks import build
-from model.weights import WeightsError, load_weights, save_weights
+from model.weights import WeightsError, check_finite, check_normalisation, load_weights, save_weights
 from tests.conftest import ROOT
 
 METADATA = {"arch": "cnn", "arch_kwargs": {"width": 8}, "mean": 0.1307, "std": 0.3081,
@@ -88,3 +93,117 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path):
     assert target.read_bytes() == before
     load_weights(target)
     assert [p.name for p in tmp_path.iterdir()] == ["cnn.pt"]  # no temporary left behind
+
+
+def good_payload():
+    network = build("cnn", width=8)
+    # Plain values, as save_weights writes them (torch.__version__ is a str subclass).
+    return {"format": 1, "metadata": json.loads(json.dumps(METADATA)), "state_dict": {k: v.clone() for k, v in network.state_dict().items()}}
+
+
+def with_metadata(**changes):
+    payload = good_payload()
+    payload["metadata"].update(changes)
+    return payload
+
+
+def with_tensor(key, value):
+    payload = good_payload()
+    payload["state_dict"][key] = value
+    return payload
+
+
+def without(section, key):
+    payload = good_payload()
+    (payload[section] if section else payload).pop(key)
+    return payload
+
+
+def poisoned(key, value):
+    payload = good_payload()
+    payload["state_dict"][key] = payload["state_dict"][key].clone().fill_(value)
+    return payload
+
+
+FIRST_CONV = "features.0.0.weight"
+# Each crafted file, and a word its WeightsError must contain. Written with torch.save (or as raw
+# bytes), so every one goes through the real loader from disk.
+BAD_FILES = {
+    "std zero": (with_metadata(std=0.0), "std"),
+    "std negative": (with_metadata(std=-0.3), "std"),
+    "std NaN": (with_metadata(std=math.nan), "std"),
+    "std inf": (with_metadata(std=math.inf), "std"),
+    "std a string": (with_metadata(std="0.3081"), "non-numeric std"),
+    "std a list": (with_metadata(std=[0.3]), "non-numeric std"),
+    "std None": (with_metadata(std=None), "non-numeric std"),
+    "mean NaN": (with_metadata(mean=math.nan), "mean"),
+    "mean a string": (with_metadata(mean="zero"), "non-numeric mean"),
+    "weights NaN": (poisoned(FIRST_CONV, math.nan), "NaN"),
+    "weights inf": (poisoned("classifier.3.bias", math.inf), "NaN or infinite"),
+    "running var NaN": (poisoned("features.0.1.running_var", math.nan), "NaN"),
+    "width huge": (with_metadata(arch_kwargs={"width": 100_000}), "parameters"),
+    "width absurd": (with_metadata(arch_kwargs={"width": 10**12}), "arch_kwargs"),
+    "width negative": (with_metadata(arch_kwargs={"width": -4}), "cannot be built"),
+    "width a string": (with_metadata(arch_kwargs={"width": "8"}), "cannot be built"),
+    "unknown argument": (with_metadata(arch_kwargs={"depth": 3}), "cannot be built"),
+    "mlp hidden huge": (with_metadata(arch="mlp", arch_kwargs={"hidden": [100_000, 100_000]}), "parameters"),
+    "mlp hidden too many layers": (with_metadata(arch="mlp", arch_kwargs={"hidden": [8] * 10_000}), "arch_kwargs"),
+    "arch_kwargs not a dict": (with_metadata(arch_kwargs=[8]), "arch_kwargs"),
+    "arch_kwargs nested": (with_metadata(arch_kwargs={"width": {"a": 1}}), "arch_kwargs"),
+    "arch unknown": (with_metadata(arch="resnet"), "unknown network"),
+    "arch not a string": (with_metadata(arch=7), "unknown network"),
+    "no metadata": (without("", "metadata"), "no metadata"),
+    "metadata a list": ({**good_payload(), "metadata": [1, 2]}, "no metadata"),
+    "std missing": (without("metadata", "std"), "lacks"),
+    "tensor missing": (without("state_dict", FIRST_CONV), "missing"),
+    "tensor extra": (with_tensor("extra.weight", torch.zeros(3)), "unexpected"),
+    "tensor wrong shape": (with_tensor(FIRST_CONV, torch.zeros(8, 1, 5, 5)), "needs"),
+    "tensor not a tensor": (with_tensor(FIRST_CONV, [1.0, 2.0]), "needs"),
+    "tensor complex": (with_tensor(FIRST_CONV, torch.zeros(8, 1, 3, 3, dtype=torch.complex64)), "complex"),
+    "state_dict not a dict": ({**good_payload(), "state_dict": [1]}, "not a weights file"),
+    "wrong format": ({**good_payload(), "format": 2}, "not a weights file"),
+    "a bare tensor": (torch.zeros(3), "not a weights file"),
+    "random bytes": (bytes(range(256)) * 8, "not a readable"),
+    "a zip of nothing": ("zip", "not a readable"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_every_bad_weights_file_is_a_clear_weights_error(tmp_path, case):
+    content, words = BAD_FILES[case]
+    path = tmp_path / "cnn.pt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("archive/data.pkl", b"")
+    else:
+        torch.save(content, path)
+    with pytest.raises(WeightsError) as error:
+        load_weights(path)
+    message = str(error.value)
+    assert words in message, message
+    assert "python train.py" in message
+    assert str(tmp_path) not in message and "cnn.pt" in message  # the file's name, never the server's folders
+
+
+def test_the_good_file_the_corpus_is_made_from_loads(tmp_path):
+    torch.save(good_payload(), tmp_path / "cnn.pt")
+    network, metadata = load_weights(tmp_path / "cnn.pt")
+    assert metadata["std"] == METADATA["std"]
+
+
+def test_missing_file_names_no_folder(tmp_path):
+    with pytest.raises(WeightsError) as error:
+        load_weights(tmp_path / "cnn.pt")
+    assert str(tmp_path) not in str(error.value) and "cnn.pt" in str(error.value)
+
+
+def test_checks_shared_with_other_formats():
+    """The .npz loader calls the same metadata and finiteness checks with numpy arrays."""
+    assert check_normalisation({"mean": 0.1, "std": 0.3}, "net.npz") == (0.1, 0.3)
+    with pytest.raises(WeightsError, match="net.npz has a std of 0.0"):
+        check_normalisation({"mean": 0.1, "std": 0.0}, "net.npz")
+    check_finite({"W1": np.ones((2, 2), np.float32), "steps": np.arange(3)}, "net.npz")
+    with pytest.raises(WeightsError, match="W1"):
+        check_finite({"W1": np.array([[1.0, np.nan]])}, "net.npz")
