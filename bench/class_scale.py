@@ -1,0 +1,440 @@
+"""A whole class drawing at once, on the real draw path, against `python app.py` in its own process.
+
+Each simulated student does what the browser's Sketchpad does after every stroke (gradio 6.31
+frontend, see ../shared/docs/gradio-sketchpad.md section 6): it POSTs the background, the layer
+and the composite as PNGs to /gradio_api/component_server/ (`accept_blobs`, one request each),
+then joins the queue with the pad's change event carrying that upload's id, and reads the answer
+from the session's /gradio_api/queue/data stream. Like the frontend, a stroke that ends while
+the previous one is still uploading is merged into one more upload, and with
+trigger_mode="always_last" a change made while one is being read waits and only the latest is
+sent; when a reading completes, the events the page chains after it (`.then`) are sent too.
+A stroke counts as answered when a reading of its own upload or of a later one arrives; every
+student's LAST upload must be answered exactly, with the digit it shows.
+
+The same load, in the same run, goes to `python app.py`, to `python app.py` with
+SPACES_ZERO_GPU=true (what gradio reads to behave as on a ZeroGPU Space), and to a bare
+Gradio app with the same pad and network (Sketchpad -> Label, gradio's defaults).
+
+    python -m bench.class_scale                      # 40 students, 60 s, the three servers
+    python -m bench.class_scale --largest            # the largest class still at p95 <= 1 s
+    python -m bench.class_scale --startup            # `python app.py` to the first answer
+
+The load generator runs on the same machine as the server, as the floors ask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from example_digits import STROKES
+from model.canvas import CANVAS_SIZE, draw_strokes, sketchpad_value
+from model.paths import ROOT
+
+# `spaces` on ZeroGPU needs the Space's device API (it asserts SPACES_ZERO_DEVICE_API_URL when
+# SPACES_ZERO_GPU=true, then reports to that API at launch), which exists only on Hugging Face.
+# What SPACES_ZERO_GPU=true changes in gradio itself (the queue's size) is what is measured here,
+# so that run starts the app as it starts where `spaces` is not installed: import spaces fails.
+WITHOUT_SPACES = "import runpy, sys; sys.modules['spaces'] = None; runpy.run_path('app.py', run_name='__main__')"
+SERVERS = {  # name -> (command, extra environment)
+    "app": ([sys.executable, "app.py"], {}),
+    "app, SPACES_ZERO_GPU=true": ([sys.executable, "-c", WITHOUT_SPACES], {"SPACES_ZERO_GPU": "true"}),
+    "bare Sketchpad->Label": ([sys.executable, "-m", "bench.class_scale", "--serve-bare"], {}),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_bare() -> None:
+    """The least an app can do with the same pad and network; gradio's default settings."""
+    import gradio as gr
+
+    from model import load_classifier
+    from model.canvas import BRUSH_RADIUS
+
+    classifier = load_classifier()
+    with gr.Blocks() as bare:
+        pad = gr.Sketchpad(canvas_size=(CANVAS_SIZE, CANVAS_SIZE), elem_id="pad",
+                           brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"))
+        label = gr.Label(num_top_classes=3)
+        pad.change(lambda drawing: classifier.predict(drawing).confidences(3), pad, label)
+    bare.launch()
+
+
+def drawings() -> list[tuple[dict[str, bytes], str]]:
+    """Ten digits at two sizes, each as the three PNGs the browser uploads, with the digit it shows."""
+    made = []
+    for size, centre in ((200, (160, 160)), (130, (120, 190))):
+        for digit in range(10):
+            value = sketchpad_value(draw_strokes(STROKES[digit], size, centre))
+            pngs = {}
+            for part, pixels in (("background", value["background"]), ("layer", value["layers"][0]),
+                                 ("composite", value["composite"])):
+                png = io.BytesIO()
+                Image.fromarray(pixels).save(png, format="png")
+                pngs[part] = png.getvalue()
+            made.append((pngs, str(digit)))
+    return made
+
+
+def top_label(output: dict) -> str | None:
+    """The Label's top class in a process_completed message (a plain value or an update)."""
+    first = output["data"][0]
+    value = first.get("value", first) if isinstance(first, dict) else None
+    return value.get("label") if isinstance(value, dict) else None
+
+
+@dataclass
+class Stroke:
+    upload_started: float
+    answered: float | None = None
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)  # upload start -> answer, per answered stroke
+    strokes: int = 0
+    answers: int = 0
+    errors: list[str] = field(default_factory=list)
+    latest_unanswered: int = 0
+
+
+class Student:
+    """One browser tab: the Sketchpad's upload-then-change sequence and one session's event stream."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, config: dict, pictures: list, index: int, tally: Tally):
+        self.http, self.url, self.config, self.pictures, self.index, self.tally = http, url, config, pictures, index, tally
+        self.session = "".join(random.choices(string.ascii_lowercase + string.digits, k=11))
+        self.uploads: list[tuple[str, str, Stroke]] = []  # (blob id, digit shown, stroke timing)
+        self.exporting = self.export_again = False
+        self.in_flight = False  # a change event joined and not answered yet
+        self.deferred = False  # always_last: a change arrived while one was in flight
+        self.events: dict[str, int] = {}  # queue event id -> index in self.uploads
+        self.follow_ups: dict[str, int] = {}  # queue event id -> fn_index, for events chained with .then
+        self.open_events = 0
+        self.stream_wanted = asyncio.Event()
+        self.drawing_index = index
+
+    async def draw(self, seconds: float) -> None:
+        stream = asyncio.create_task(self.read_stream())
+        await asyncio.sleep(random.uniform(0, 2))  # students do not start in step
+        end = time.perf_counter() + seconds
+        exports = []
+        while time.perf_counter() < end:
+            self.tally.strokes += 1
+            self.drawing_index += 1
+            exports.append(asyncio.create_task(self.stroke_ended()))
+            await asyncio.sleep(random.uniform(1, 2))
+        await asyncio.gather(*exports)
+        deadline = time.perf_counter() + 30  # let the last readings come back
+        while (self.in_flight or self.deferred or self.exporting or self.follow_ups) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        stream.cancel()
+        last = self.uploads[-1][2] if self.uploads else None
+        if last is None or last.answered is None:
+            self.tally.latest_unanswered += 1
+        for stroke in (s for _, _, s in self.uploads):
+            if stroke.answered is not None:
+                self.tally.latencies.append(stroke.answered - stroke.upload_started)
+
+    async def stroke_ended(self) -> None:
+        # The frontend's export: a stroke ending while one is exported is merged into one more export.
+        if self.exporting:
+            self.export_again = True
+            return
+        self.exporting = True
+        await asyncio.sleep(0.03)  # the frontend's own wait before exporting
+        pngs, digit = self.pictures[self.drawing_index % len(self.pictures)]
+        blob_id = "".join(random.choices(string.ascii_lowercase + string.digits, k=11))
+        stroke = Stroke(time.perf_counter())
+        try:
+            await asyncio.gather(*(self.accept_blob(blob_id, part, png) for part, png in pngs.items()))
+        except Exception as error:  # counted, not raised: this is a measurement
+            self.tally.errors.append(f"upload: {error!r}")
+        else:
+            self.uploads.append((blob_id, digit, stroke))
+            await self.change()
+        await asyncio.sleep(0.03)
+        self.exporting = False
+        if self.export_again:
+            self.export_again = False
+            await self.stroke_ended()
+
+    async def accept_blob(self, blob_id: str, part: str, png: bytes) -> None:
+        form = {"id": blob_id, "type": part, "index": "0" if part == "layer" else "null",
+                "component_id": str(self.config["pad"]), "fn_name": "accept_blobs", "session_hash": self.session}
+        answer = await self.http.post(f"{self.url}gradio_api/component_server/", data=form,
+                                      files={"file": (f"{part}.png", png, "image/png")})
+        answer.raise_for_status()
+
+    async def change(self) -> None:
+        if self.in_flight:  # trigger_mode="always_last": only the latest waiting change is sent
+            self.deferred = True
+            return
+        self.in_flight = True
+        upload = len(self.uploads) - 1
+        body = {"data": [{"id": self.uploads[upload][0]}], "event_data": None, "fn_index": self.config["fn_index"],
+                "trigger_id": self.config["pad"], "session_hash": self.session}
+        try:
+            answer = await self.http.post(f"{self.url}gradio_api/queue/join", json=body)
+            answer.raise_for_status()
+        except Exception as error:
+            self.tally.errors.append(f"join: {error!r} {getattr(error, 'response', None) and error.response.text}")
+            await self.done()
+            return
+        self.events[answer.json()["event_id"]] = upload
+        self.open_events += 1
+        self.stream_wanted.set()
+
+    async def done(self) -> None:
+        self.in_flight = False
+        if self.deferred:
+            self.deferred = False
+            await self.change()
+
+    async def read_stream(self) -> None:
+        while True:
+            await self.stream_wanted.wait()
+            async with self.http.stream("GET", f"{self.url}gradio_api/queue/data",
+                                        params={"session_hash": self.session}) as stream:
+                async for line in stream.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    message = json.loads(line[5:])
+                    kind = message.get("msg")
+                    if kind == "close_stream":
+                        break
+                    if kind == "unexpected_error":
+                        self.tally.errors.append(f"stream: {message.get('message')}")
+                    if kind == "process_completed":
+                        await self.completed(message)
+            if self.open_events == 0:
+                self.stream_wanted.clear()
+
+    async def follow(self, fn_index: int) -> None:
+        """What the browser does when an event completes: run the events chained after it."""
+        for chained, queued, values in self.config["chained"].get(fn_index, []):
+            body = {"data": values, "event_data": None, "fn_index": chained, "trigger_id": None,
+                    "session_hash": self.session}
+            try:
+                answer = await self.http.post(f"{self.url}gradio_api/{'queue/join' if queued else 'run/predict'}", json=body)
+                answer.raise_for_status()
+            except Exception as error:
+                self.tally.errors.append(f"follow-up {chained}: {error!r}")
+                continue
+            if queued:
+                self.follow_ups[answer.json()["event_id"]] = chained
+                self.open_events += 1
+                self.stream_wanted.set()
+
+    async def completed(self, message: dict) -> None:
+        self.open_events -= 1
+        if message["event_id"] in self.follow_ups:
+            chained = self.follow_ups.pop(message["event_id"])
+            if not message.get("success"):
+                self.tally.errors.append(f"follow-up {chained} failed: {message.get('output')}")
+            asyncio.create_task(self.follow(chained))
+            return
+        upload = self.events.pop(message["event_id"], None)
+        if upload is None:
+            return
+        now = time.perf_counter()
+        _, digit, _ = self.uploads[upload]
+        if not message.get("success"):
+            self.tally.errors.append(f"reading failed: {message.get('output')}")
+        else:
+            self.tally.answers += 1
+            read = top_label(message["output"])
+            if read != digit:
+                self.tally.errors.append(f"a drawn {digit} answered {read!r} (someone else's drawing?)")
+            for _, _, stroke in self.uploads[: upload + 1]:  # this upload, and those merged into it
+                if stroke.answered is None:
+                    stroke.answered = now
+        asyncio.create_task(self.follow(self.config["fn_index"]))
+        await self.done()
+
+
+def page_config(url: str) -> dict:
+    """The pad's component id, its change event's fn_index, and the server events the browser
+    chains after an event (`.then`): {parent fn_index: [(fn_index, queued, inputs' values)]}."""
+    config = httpx.get(f"{url}config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    pad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "pad")
+    fn_index = next(d["id"] for d in config["dependencies"] if [pad, "change"] in [list(t) for t in d["targets"]])
+    chained: dict[int, list] = {}
+    for dependency in config["dependencies"]:
+        if dependency.get("trigger_after") is not None and dependency.get("backend_fn"):
+            # what the browser sends: each input's value on the page (a gr.State's value is on the server)
+            values = [None if components[i]["type"] == "state" else components[i].get("props", {}).get("value")
+                      for i in dependency["inputs"]]
+            chained.setdefault(dependency["trigger_after"], []).append((dependency["id"], dependency["queue"], values))
+    return {"pad": pad, "fn_index": fn_index, "chained": chained}
+
+
+class Server:
+    def __init__(self, name: str):
+        command, environment = SERVERS[name]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.live = tempfile.TemporaryDirectory()  # the shipped network, whatever a class taught here
+        env = {**os.environ, **environment, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_ANALYTICS_ENABLED": "False",
+               "DIGIT_LIVE_DIR": self.live.name}
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def wait_until_up(self) -> dict:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                return page_config(self.url)
+            except (httpx.HTTPError, StopIteration, KeyError, ValueError):
+                if self.process.poll() is not None:
+                    raise SystemExit(f"the server stopped: {self.process.stderr.read().decode()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server did not come up in 120 s")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.live.cleanup()
+
+
+async def run_class(url: str, config: dict, students: int, seconds: float, seed: int) -> tuple[Tally, float]:
+    random.seed(seed)  # the same strokes at the same moments for every server
+    pictures = drawings()
+    tally = Tally()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None), limits=limits) as http:
+        class_ = [Student(http, url, config, pictures, i, tally) for i in range(students)]
+        start = time.perf_counter()
+        await asyncio.gather(*(student.draw(seconds) for student in class_))
+        wall = time.perf_counter() - start
+    return tally, wall
+
+
+def measure(name: str, students: int, seconds: float, seed: int) -> dict:
+    server = Server(name)
+    try:
+        config = server.wait_until_up()
+        tally, wall = asyncio.run(run_class(server.url, config, students, seconds, seed))
+    finally:
+        server.stop()
+    ms = np.asarray(tally.latencies) * 1000 if tally.latencies else np.asarray([np.inf])
+    return {"name": name, "strokes": tally.strokes, "answered": len(tally.latencies), "readings": tally.answers,
+            "per_second": len(tally.latencies) / wall, "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95),
+            "errors": tally.errors, "latest_unanswered": tally.latest_unanswered}
+
+
+def report(result: dict) -> None:
+    errors = result["errors"]
+    print(f"  {result['name']:<28} {len(errors):3d} errors  {result['per_second']:5.1f} strokes/s answered "
+          f"({result['answered']} uploads answered for {result['strokes']} strokes, {result['readings']} readings)  "
+          f"p50 {result['p50']:6.0f} ms  p95 {result['p95']:6.0f} ms  "
+          f"latest drawing unanswered: {result['latest_unanswered']}")
+    for error in sorted(set(errors))[:3]:
+        print(f"      {errors.count(error)} x {error[:200]}")
+
+
+def floors(results: dict[str, dict], students: int) -> None:
+    bare = results["bare Sketchpad->Label"]
+    for name in ("app", "app, SPACES_ZERO_GPU=true"):
+        result = results[name]
+        ratio = result["per_second"] / bare["per_second"]
+        checks = {"0 errors": not result["errors"], "every latest drawing answered": result["latest_unanswered"] == 0,
+                  "p95 <= 2 s": result["p95"] <= 2000, "throughput >= 0.9x bare": ratio >= 0.9}
+        print(f"  {name}: throughput {ratio:.2f}x the bare app's; "
+              + ", ".join(f"{check} {'PASS' if ok else 'FAIL'}" for check, ok in checks.items()))
+
+
+def startup(runs: int) -> None:
+    """From starting `python app.py` to the first answer to a drawn digit on the real draw path."""
+    seconds = []
+    pictures = drawings()
+    for _ in range(runs):
+        server = Server("app")
+        try:
+            config = server.wait_until_up()
+
+            async def one_stroke() -> Tally:
+                tally = Tally()
+                async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None)) as http:
+                    student = Student(http, server.url, config, pictures, 0, tally)
+                    stream = asyncio.create_task(student.read_stream())
+                    await student.stroke_ended()
+                    while student.in_flight:
+                        await asyncio.sleep(0.005)
+                    stream.cancel()
+                return tally
+
+            tally = asyncio.run(one_stroke())
+            if tally.errors or not tally.answers:
+                raise SystemExit(f"no answer: {tally.errors}")
+            seconds.append(time.perf_counter() - server.started)
+        finally:
+            server.stop()
+    print(f"python app.py -> first answer to a drawn digit, {runs} runs: median {np.median(seconds):.2f} s "
+          f"(min {min(seconds):.2f}, max {max(seconds):.2f})")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=40, help="students drawing at once (default: 40)")
+    parser.add_argument("--seconds", type=float, default=60, help="how long each draws, a stroke every 1-2 s (default: 60)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the strokes' timing (default: 1)")
+    parser.add_argument("--only", choices=list(SERVERS), help="load one server only")
+    parser.add_argument("--largest", action="store_true",
+                        help="grow the class (40, 60, 80, ...) against `python app.py` until p95 > 1 s")
+    parser.add_argument("--startup", type=int, metavar="RUNS", nargs="?", const=5,
+                        help="time `python app.py` to its first answer, RUNS times (default: 5)")
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)  # the bare app's own process
+    args = parser.parse_args(argv)
+    if args.serve_bare:
+        serve_bare()
+        return
+    if args.startup:
+        startup(args.startup)
+        return
+    if args.largest:
+        print(f"the largest class at p95 <= 1 s, `python app.py`, {args.seconds:.0f} s each, a stroke every 1-2 s:")
+        students, largest = 40, None
+        while True:
+            result = measure("app", students, args.seconds, args.seed)
+            report({**result, "name": f"{students} students"})
+            if result["p95"] > 1000 or result["errors"] or result["latest_unanswered"]:
+                break
+            largest, students = students, students + 20
+        print(f"  largest class at p95 <= 1 s: {largest or f'fewer than {students}'}")
+        return
+    names = [args.only] if args.only else list(SERVERS)
+    print(f"{args.students} students, {args.seconds:.0f} s, a stroke every 1-2 s, each server in its own process, "
+          f"load generator on the same machine ({os.cpu_count()} cores):")
+    results = {}
+    for name in names:
+        results[name] = measure(name, args.students, args.seconds, args.seed)
+        report(results[name])
+    if not args.only:
+        floors(results, args.students)
+
+
+if __name__ == "__main__":
+    main()
