@@ -2,6 +2,10 @@
 
     python -m model predict digit.png other.jpg     # top-3 per file
     python -m model predict --json *.png            # one JSON object per line
+
+Every file given is read, whatever the others hold: a file that is not a picture gets one
+error line (in --json: {"file": ..., "error": ...}) and the exit status is 1. FIFOs,
+devices and folders are refused at once, never waited on. Exit status 2: no usable weights.
 """
 
 from __future__ import annotations
@@ -11,9 +15,28 @@ import json
 import sys
 
 from model.classifier import load_classifier
-from model.registry import DEFAULT, NETWORKS
 from model.preprocess import UnreadableImage, open_image
+from model.registry import DEFAULT, NETWORKS
 from model.weights import WeightsError
+
+
+def read_one(classifier, path: str) -> dict:
+    """{"file": path, **Prediction.as_json()}, or {"file": path, "error": plain words} for a bad file."""
+    try:
+        return {"file": path, **classifier.predict(open_image(path)).as_json()}
+    except UnreadableImage as error:
+        return {"file": path, "error": error.reason}
+    except (ValueError, MemoryError) as error:  # a picture PIL decodes but no digit reader could use
+        return {"file": path, "error": f"could not be read as a picture ({error.__class__.__name__})"}
+
+
+def as_text(answer: dict) -> str:
+    if "error" in answer:
+        return f"{answer['file']}: error: {answer['error']}"
+    if answer["blank"]:
+        return f"{answer['file']}: blank (no digit found)"
+    guesses = ", ".join(f"{guess['digit']} ({guess['probability']:.1%})" for guess in answer["top3"])
+    return f"{answer['file']}: {guesses}" + (" -- not sure" if answer["unsure"] else "")
 
 
 def main(argv=None) -> int:
@@ -33,20 +56,9 @@ def main(argv=None) -> int:
         return 2
     failures = 0
     for path in args.files:
-        try:
-            prediction = classifier.predict(open_image(path))
-        except UnreadableImage as error:
-            failures += 1
-            print(json.dumps({"file": path, "error": str(error)}) if args.json else f"{path}: error: {error}")
-            continue
-        top3 = prediction.top(3)
-        if args.json:
-            print(json.dumps({"file": path, "blank": prediction.blank,
-                              "top3": [{"digit": d, "probability": round(p, 6)} for d, p in top3]}))
-        elif prediction.blank:
-            print(f"{path}: blank (no digit found)")
-        else:
-            print(f"{path}: " + ", ".join(f"{d} ({p:.1%})" for d, p in top3))
+        answer = read_one(classifier, path)
+        failures += "error" in answer
+        print(json.dumps(answer) if args.json else as_text(answer), flush=True)
     return 1 if failures else 0
 
 

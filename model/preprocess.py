@@ -104,7 +104,14 @@ keep_freed_memory_for_reuse()
 
 
 class UnreadableImage(ValueError):
-    """Not a picture that can be read; the message names the file and says what is wrong in plain words."""
+    """Not a picture that can be read; the message names the file and says what is wrong in plain words.
+
+    `name` is the file's name (never its folder), `reason` the plain words; str() gives "name: reason".
+    """
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason = name, reason
 
 
 EXIF_ORIENTATION = 0x0112
@@ -126,26 +133,27 @@ def open_image(source) -> Image.Image:
             # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
             descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         except FileNotFoundError:
-            raise UnreadableImage(f"{name}: no such file") from None
+            raise UnreadableImage(name, "no such file") from None
         except IsADirectoryError:
-            raise UnreadableImage(f"{name}: is a folder, not an image file") from None
+            raise UnreadableImage(name, "is a folder, not an image file") from None
         except PermissionError:
-            raise UnreadableImage(f"{name}: cannot be read (permission denied)") from None
+            raise UnreadableImage(name, "cannot be read (permission denied)") from None
         except ValueError:  # "embedded null byte": image bytes passed as a str path
-            raise UnreadableImage(f"{name}: a file name cannot contain a NUL character (pass the bytes of an image as bytes, not str)") from None
+            raise UnreadableImage(name, "a file name cannot contain a NUL character (pass the bytes of an image as bytes, not str)") from None
         except OSError as error:
-            raise UnreadableImage(f"{name}: cannot be opened ({error.strerror or error.__class__.__name__})") from None
-        with os.fdopen(descriptor, "rb") as file:
-            # fstat on the opened descriptor: no window in which the path could be swapped.
-            kind = os.fstat(file.fileno()).st_mode
+            raise UnreadableImage(name, f"cannot be opened ({error.strerror or error.__class__.__name__})") from None
+        # fstat on the opened descriptor: no window in which the path could be swapped.
+        kind = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(kind):
+            os.close(descriptor)
             if stat.S_ISDIR(kind):
-                raise UnreadableImage(f"{name}: is a folder, not an image file")
-            if not stat.S_ISREG(kind):
-                raise UnreadableImage(f"{name}: is not a regular file (a FIFO, device or socket); only image files are read")
+                raise UnreadableImage(name, "is a folder, not an image file")
+            raise UnreadableImage(name, "is not a regular file (a FIFO, device or socket); only image files are read")
+        with os.fdopen(descriptor, "rb") as file:
             return decode(file, name)
     if hasattr(source, "read"):
         return decode(source, name)
-    raise UnreadableImage(f"cannot read a {type(source).__name__} as an image: give a path, the image's bytes or a file object")
+    raise UnreadableImage(name, f"cannot read a {type(source).__name__} as an image: give a path, the image's bytes or a file object")
 
 
 def source_name(source) -> str:
@@ -167,11 +175,11 @@ def decode(file, name: str) -> Image.Image:
         image = Image.open(file)
         image.load()  # a truncated file fails here, not later inside the preprocessing
     except Image.DecompressionBombError:
-        raise UnreadableImage(f"{name}: is too large to read: more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
+        raise UnreadableImage(name, f"is too large to read: more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
     # PIL's decoders fail with many exception types on damaged files (OSError, SyntaxError,
     # EOFError, struct.error, IndexError ...): each is a damaged file to the caller.
     except Exception as error:  # noqa: BLE001
-        raise UnreadableImage(f"{name}: not a readable image: {what_went_wrong(error)}") from None
+        raise UnreadableImage(name, f"not a readable image: {what_went_wrong(error)}") from None
     return upright(image)
 
 

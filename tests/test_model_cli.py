@@ -1,14 +1,16 @@
 import json
+import os
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from tests.conftest import ROOT, drawn_four
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "model", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "model", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def test_predict_prints_top3_per_file_as_json_lines(tmp_path):
@@ -19,8 +21,10 @@ def test_predict_prints_top3_per_file_as_json_lines(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 3
     assert lines[0]["top3"][0]["digit"] == 4 and len(lines[0]["top3"]) == 3 and not lines[0]["blank"]
-    assert lines[1] == {"file": str(tmp_path / "blank.png"), "blank": True, "top3": []}
-    assert "not a readable image" in lines[2]["error"]
+    assert lines[0]["unsure"] is False  # a clear 4: the same rule as the page's "not sure"
+    assert lines[1] == {"file": str(tmp_path / "blank.png"), "blank": True, "unsure": False, "top3": []}
+    assert set(lines[2]) == {"file", "error"} and "not a readable image" in lines[2]["error"]
+    assert str(tmp_path) not in lines[2]["error"]
     assert result.returncode == 1  # one file could not be read
 
 
@@ -31,8 +35,45 @@ def test_predict_plain_text(tmp_path):
     assert result.stdout.startswith(f"{tmp_path / 'four.png'}: 4 (")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX thing")
+def test_every_file_is_read_and_nothing_blocks(tmp_path):
+    """A FIFO with no writer, a device, a folder, a missing file and junk each get one error line;
+    the good files before and after them are still read."""
+    Image.fromarray(drawn_four()).save(tmp_path / "four.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "junk.png").write_bytes(os.urandom(500))
+    (tmp_path / "empty.png").write_bytes(b"")
+    files = [tmp_path / "four.png", tmp_path / "pipe.png", "/dev/zero", tmp_path / "folder.png",
+             tmp_path / "missing.png", tmp_path / "junk.png", tmp_path / "empty.png", tmp_path / "four.png"]
+    result = run_cli("predict", "--json", *map(str, files), timeout=60)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == list(map(str, files))
+    assert lines[0]["top3"][0]["digit"] == 4 and lines[-1]["top3"][0]["digit"] == 4
+    errors = {line["file"]: line["error"] for line in lines[1:-1]}
+    assert len(errors) == len(files) - 2
+    assert "not a regular file" in errors[str(tmp_path / "pipe.png")]
+    assert "not a regular file" in errors["/dev/zero"]
+    assert "folder" in errors[str(tmp_path / "folder.png")]
+    assert "no such file" in errors[str(tmp_path / "missing.png")]
+    assert "not a readable image" in errors[str(tmp_path / "junk.png")]
+    for error in errors.values():
+        assert str(tmp_path) not in error and "Traceback" not in error
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+
+
+def test_plain_text_error_lines(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    result = run_cli("predict", str(tmp_path / "notes.txt"))
+    assert result.stdout == f"{tmp_path / 'notes.txt'}: error: not a readable image: " \
+        "the file is not in an image format this reader knows (PNG, JPEG, WEBP, GIF, BMP, TIFF ...)\n"
+    assert result.returncode == 1
+
+
 def test_bad_weights_file_is_a_clear_error(tmp_path):
     (tmp_path / "cnn.pt").write_bytes(b"garbage")
     result = run_cli("predict", "--weights", str(tmp_path / "cnn.pt"), "x.png")
     assert result.returncode == 2
     assert "python train.py" in result.stderr and "Traceback" not in result.stderr
+    assert str(tmp_path) not in result.stderr
