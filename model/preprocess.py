@@ -40,6 +40,9 @@ CENTRE = 14.0
 MNIST_STROKE_WIDTHS = (2.0, 3.8)
 
 INK_THRESHOLD = 0.25  # a pixel is "ink" above this; lower values are anti-aliasing or noise
+# Ink whose strongest pixel differs less than this from the paper is no drawing (paper texture,
+# JPEG noise); a fainter drawing than full black is brought to full strength (`full_strength`).
+FAINT_INK = 0.1
 # A drawing whose longer side is under this many stroke widths is a dot, not a digit
 # (a round dot of diameter D measures D / 2 wide, so it scores 2).
 MIN_EXTENT_IN_STROKES = 2.5
@@ -336,8 +339,16 @@ def pil_pixels(image: Image.Image) -> np.ndarray:
         return np.asarray(image).astype(np.uint16)
     if image.mode == "1":
         return np.asarray(image.convert("L"))
-    has_alpha = image.mode in ("PA", "La", "RGBa") or "transparency" in image.info
-    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    if image.mode == "La":  # grey premultiplied by alpha; PIL converts it to nothing else
+        premultiplied = np.asarray(image).astype(np.float32)
+        alpha = premultiplied[:, :, 1:]
+        grey = np.where(alpha > 0, premultiplied[:, :, :1] * 255 / np.maximum(alpha, 1), 0)
+        return np.concatenate([np.clip(np.round(grey), 0, 255), alpha], axis=2).astype(np.uint8)
+    has_alpha = image.mode in ("PA", "RGBa") or "transparency" in image.info
+    try:
+        return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    except ValueError:  # a mode PIL cannot convert to RGB
+        raise ValueError(f"pictures in PIL mode {image.mode} cannot be read; convert them to RGB or L first") from None
 
 
 def as_float(pixels: np.ndarray) -> np.ndarray:
@@ -434,8 +445,8 @@ def colour_distance(rgb: np.ndarray) -> np.ndarray:
     rgb = rgb.astype(np.float32) / 255 if rgb.dtype == np.uint8 else rgb
     paper = np.median(small_copy(rgb).reshape(-1, 3), axis=0)
     farthest = float(np.maximum(paper, 1.0 - paper).max())
-    distance = np.abs(rgb - paper).max(axis=2)
-    return np.clip(distance / max(farthest, 1e-3), 0.0, 1.0).astype(np.float32)
+    ink = np.clip(np.abs(rgb - paper).max(axis=2) / max(farthest, 1e-3), 0.0, 1.0)
+    return (ink * full_strength(float(ink.max()))).astype(np.float32)
 
 
 def small_copy(pixels: np.ndarray) -> np.ndarray:
@@ -465,14 +476,24 @@ def grey_ink(gray: np.ndarray) -> np.ndarray:
         ink = (paper - levels) / max(paper, 1e-3) if light else (levels - paper) / max(1.0 - paper, 1e-3)
         ink = np.clip(ink, 0.0, 1.0)
         if gray.dtype == np.uint8:
+            darkest = int(gray.min()) if light else int(gray.max())  # the strongest ink, read off the table
+            ink = ink * full_strength(float(ink[darkest]))
             table = np.round(ink * 255).astype(np.uint8).tolist()
             return np.asarray(Image.fromarray(np.ascontiguousarray(gray)).point(table))
-        return ink.astype(np.float32)
+        return (ink * full_strength(float(ink.max()))).astype(np.float32)
     height, width = gray.shape
     paper = np.asarray(Image.fromarray(paper, mode="F").resize((width, height), Image.Resampling.BILINEAR))
     gray = gray.astype(np.float32) / 255 if gray.dtype == np.uint8 else gray
     ink = (paper - gray) / np.maximum(paper, 1e-3) if light else (gray - paper) / np.maximum(1.0 - paper, 1e-3)
-    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+    ink = np.clip(ink, 0.0, 1.0)
+    return (ink * full_strength(float(ink.max()))).astype(np.float32)
+
+
+def full_strength(strongest: float) -> float:
+    """The factor that brings the strongest ink to 1: a pale pencil line or a drawing at alpha 60
+    is the same digit as a black one. Ink weaker than FAINT_INK is paper texture or JPEG noise,
+    and is left as it is."""
+    return 1.0 / strongest if strongest >= FAINT_INK else 1.0
 
 
 def paper_level(gray: np.ndarray) -> tuple[bool, float | np.ndarray]:
