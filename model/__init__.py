@@ -1,6 +1,8 @@
 """The digit recognizer's core: networks, canvas-to-MNIST preprocessing, weights, prediction.
 
-    networks.py    the architectures (CNN, MLP), built by name
+    registry.py    every network, named once: title, weights file, "not sure" threshold, code
+    networks.py    the torch architectures (CNN, MLP)
+    numpy_net.py   the two-layer network written from scratch in numpy
     preprocess.py  any picture of a digit -> the 28x28 MNIST-style input
     weights.py     weight files with metadata: atomic save, safe load
     classifier.py  load_classifier() and Prediction: picture in, probabilities out

@@ -3,7 +3,7 @@
     x (N x 784 pixels) --W1, b1--> a (N x H) --ReLU--> h (N x H) --W2, b2--> z (N x 10 logits)
 
 Everything a framework does for you is written out here: the forward pass, the gradients
-derived by hand with the chain rule, and the optimiser (SGD with momentum). There is no
+derived by hand with the chain rule, and the optimiser (Adam, as the torch networks use). There is no
 torch in this file, so a student can follow it top to bottom knowing only numpy.
 `python train.py --arch numpy` trains it on the same data and augmentation as the torch
 networks, and model/classifier.py serves it with the same preprocessing.
@@ -35,8 +35,9 @@ class TwoLayerNet:
             "W2": (rng.standard_normal((hidden, DIGITS)) * math.sqrt(1 / hidden)).astype(np.float32),
             "b2": np.zeros(DIGITS, np.float32),
         }
-        # SGD's momentum: a running sum of past gradients, one per parameter.
-        self.velocity = {name: np.zeros_like(value) for name, value in self.params.items()}
+        # Adam's running averages of each parameter's gradient and squared gradient.
+        self.moments = {name: (np.zeros_like(value), np.zeros_like(value)) for name, value in self.params.items()}
+        self.steps = 0
         self.remembered = None  # what forward() keeps for backward(), only while training
 
     @property
@@ -84,20 +85,28 @@ class TwoLayerNet:
 
     # --- The optimiser ------------------------------------------------------------------------
 
-    def step(self, grads: dict[str, np.ndarray], lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
-        """One step of SGD with momentum: v <- momentum * v + g;  w <- w - lr * v.
+    def step(self, grads: dict[str, np.ndarray], lr: float, weight_decay: float = 0.0,
+             betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        """One step of Adam with decoupled weight decay (AdamW), in place.
 
-        Weight decay adds weight_decay * w to the gradient of the weight matrices (not the
-        biases): it pulls unused weights towards zero, which generalises better.
+        Adam keeps m, a running mean of the gradient (its direction), and v, a running mean
+        of its square (its typical size), and moves each weight by lr * m / sqrt(v): every
+        weight takes steps of about lr, however large or small its gradients are. Both means
+        start at zero, so early on they are divided by (1 - beta^t) to undo that bias.
+        Weight decay shrinks the weight matrices (not the biases) a little at every step,
+        which pulls weights the data does not need towards zero and generalises better.
         """
+        self.steps += 1
+        beta1, beta2 = betas
         for name, value in self.params.items():
-            gradient = grads[name]
+            gradient, (m, v) = grads[name], self.moments[name]
+            m += (1 - beta1) * (gradient - m)
+            v += (1 - beta2) * (gradient * gradient - v)
+            m_hat = m / (1 - beta1**self.steps)
+            v_hat = v / (1 - beta2**self.steps)
             if weight_decay and name.startswith("W"):
-                gradient = gradient + weight_decay * value
-            velocity = self.velocity[name]
-            velocity *= momentum
-            velocity += gradient
-            value -= (lr * velocity).astype(value.dtype, copy=False)
+                value *= 1 - lr * weight_decay
+            value -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
     # --- Saving ---------------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ NETWORKS: dict[str, Network] = {
                 "model.networks.CNN", options=("width",)),
         Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.75,
                 "model.networks.MLP"),
+        Network("numpy", "numpy net", "two layers written from scratch in numpy: every pixel wired to 800 hidden units",
+                "numpy", 0.75, "model.numpy_net.TwoLayerNet", options=("hidden",)),
     )
 }
 DEFAULT = "cnn"

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import train
 from bench.drawn_digits import load_strokes
+from mnist import load_mnist
 from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
 from model.registry import NETWORKS
@@ -19,12 +19,18 @@ def test_shipped_weights_carry_their_metadata(arch):
         assert key in metadata
 
 
-def test_shipped_cnn_scores_at_least_99_6_on_the_mnist_test_set(mnist_dir):
-    images, labels = train.load_mnist(str(mnist_dir), train=False)
-    classifier = load_classifier()
+# The issues' floors on the MNIST test set; a network added to the registry must beat 98 % at least.
+MNIST_FLOORS = {"cnn": 0.996, "numpy": 0.982}
+
+
+@pytest.mark.parametrize("arch", list(NETWORKS))
+def test_shipped_weights_meet_their_mnist_test_floor(mnist_dir, arch):
+    images, labels = load_mnist(mnist_dir, train=False)
+    classifier = load_classifier(arch=arch)
     probabilities = classifier.probabilities(images[:, 0].numpy())
     accuracy = float((probabilities.argmax(1) == labels.numpy()).mean())
-    assert accuracy >= 0.996, f"MNIST test accuracy {accuracy:.4%}"
+    assert accuracy >= MNIST_FLOORS.get(arch, 0.98), f"{arch}: MNIST test accuracy {accuracy:.4%}"
+    assert accuracy == pytest.approx(classifier.metadata["test_accuracy"], abs=2e-4)  # the metadata tells the truth
 
 
 def test_shipped_cnn_reads_human_drawings_through_the_whole_path(strokes_dir):

@@ -1,36 +1,18 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
-import torch
+import numpy as np
+import pytest
 
+import outputs
 import train
 from model import load_classifier
-
-
-def test_augmentation_keeps_shape_range_and_varies(mnist_dir):
-    images, _ = train.load_mnist(str(mnist_dir), train=False)
-    batch = images[:64]
-    generator = torch.Generator().manual_seed(0)
-    augmented = train.augment(batch, generator)
-    assert augmented.shape == batch.shape
-    assert augmented.min() >= 0 and augmented.max() <= 1.0 + 1e-6
-    assert (augmented - batch).abs().mean() > 0.01  # it really changes the digits
-    again = train.augment(batch, torch.Generator().manual_seed(0))
-    assert torch.equal(augmented, again)  # and the seed makes it repeatable
-    elastic = train.augment(batch, torch.Generator().manual_seed(0), elastic=True)
-    assert elastic.shape == batch.shape and not torch.equal(elastic, augmented)
-
-
-def test_closing_fills_a_small_loop_but_not_a_large_one():
-    image = torch.zeros(1, 1, 28, 28)
-    image[0, 0, 4:9, 4:9] = 1  # a small ring with a 1-pixel hole
-    image[0, 0, 6, 6] = 0
-    image[0, 0, 12:24, 12:24] = 1  # a large ring with an 8-pixel hole
-    image[0, 0, 14:22, 14:22] = 0
-    closed = train.close_small_gaps(image)[0, 0]
-    assert closed[6, 6] == 1  # the small hole is filled
-    assert closed[14:22, 14:22].sum() == 0  # the large one stays open
-    assert torch.equal(closed[image[0, 0] == 1], torch.ones(int(image.sum())))  # no ink is lost
-    assert closed.sum() == image.sum() + 1  # and the strokes get no thicker
+from model.paths import ROOT
+from report import PLOTS
 
 
 def test_tiny_real_training_run_beats_chance_by_far(mnist_dir, tmp_path):
@@ -44,8 +26,9 @@ def test_tiny_real_training_run_beats_chance_by_far(mnist_dir, tmp_path):
     report = json.loads((tmp_path / "cnn_metrics.json").read_text())
     assert len(report["confusion_matrix"]) == 10 and sum(map(sum, report["confusion_matrix"])) == 10000
     assert set(report["per_class_accuracy"]) == {str(d) for d in range(10)}
-    for plot in ("curves", "confusion", "samples", "misclassified"):
+    for plot in PLOTS:
         assert (tmp_path / f"cnn_{plot}.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cnn.pt", "cnn_metrics.json", *(f"cnn_{p}.png" for p in PLOTS)])
 
 
 def test_mlp_trains_too(mnist_dir, tmp_path):
@@ -55,15 +38,53 @@ def test_mlp_trains_too(mnist_dir, tmp_path):
     assert load_classifier(tmp_path / "mlp.pt").metadata["arch"] == "mlp"
 
 
-def test_same_seed_same_weights(mnist_dir, tmp_path):
-    argv = ["--data-dir", str(mnist_dir), "--limit", "512", "--val-size", "256", "--epochs", "1", "--width", "4", "--no-plots"]
+def test_numpy_net_trains_on_the_same_data_and_augmentation(mnist_dir, tmp_path):
+    argv = ["--arch", "numpy", "--data-dir", str(mnist_dir), "--out", str(tmp_path), "--limit", "4000",
+            "--val-size", "1000", "--epochs", "2", "--hidden", "128", "--no-plots"]
+    metrics = train.main(argv)
+    assert metrics["test_accuracy"] > 0.85  # chance is 0.10
+    classifier = load_classifier(tmp_path / "numpy.npz")
+    assert classifier.spec.engine == "numpy" and classifier.network.hidden == 128
+    metadata = classifier.metadata
+    assert metadata["command"] == "python train.py " + " ".join(argv) and metadata["arch_kwargs"] == {"hidden": 128}
+    assert metadata["parameters"] == 784 * 128 + 128 + 128 * 10 + 10
+    for key in ("mean", "std", "test_accuracy", "seed", "training_seconds", "versions"):
+        assert key in metadata
+
+
+@pytest.mark.parametrize("arch, weights", [("cnn", "cnn.pt"), ("numpy", "numpy.npz")])
+def test_same_seed_same_weights(mnist_dir, tmp_path, arch, weights):
+    argv = ["--arch", arch, "--data-dir", str(mnist_dir), "--limit", "512", "--val-size", "256", "--epochs", "1",
+            "--width", "4", "--hidden", "16", "--no-plots"]
     first = train.main([*argv, "--out", str(tmp_path / "a")])
     second = train.main([*argv, "--out", str(tmp_path / "b")])
     assert first["test_accuracy"] == second["test_accuracy"]
-    a, b = (torch.load(tmp_path / d / "cnn.pt", weights_only=True)["state_dict"] for d in "ab")
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    a, b = (load_classifier(tmp_path / d / weights) for d in "ab")
+    x = np.random.default_rng(0).random((8, 28, 28), dtype=np.float32)
+    assert np.array_equal(a.logits(x), b.logits(x))
 
 
-def test_data_dir_with_the_four_gz_files_is_used_offline(mnist_dir):
-    root = train.mnist_root(str(mnist_dir))
-    assert {p.name for p in (root / "MNIST" / "raw").glob("*.gz")} >= {p.name for p in mnist_dir.glob("*.gz")}
+def test_one_cycle_climbs_then_anneals():
+    rates = [train.one_cycle(step, 100, 1.0) for step in range(100)]
+    assert rates[0] == pytest.approx(1 / 25) and max(rates) == pytest.approx(rates[20])
+    assert rates[-1] < 1e-3 and all(a >= b for a, b in zip(rates[20:], rates[21:]))
+
+
+def test_a_run_killed_during_its_final_writes_leaves_the_previous_set_whole(mnist_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    previous = {name: f"previous run's {name}".encode()
+                for name in ["numpy.npz", "numpy_metrics.json", *(f"numpy_{p}.png" for p in PLOTS)]}
+    for name, content in previous.items():
+        (out / name).write_bytes(content)
+    command = [sys.executable, "train.py", "--arch", "numpy", "--data-dir", str(mnist_dir), "--out", str(out),
+               "--limit", "256", "--val-size", "256", "--epochs", "1", "--hidden", "8"]
+    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = out / ".numpy.staging"
+    while run.poll() is None and not (staging / "numpy_metrics.json").exists():
+        time.sleep(0.002)
+    run.send_signal(signal.SIGKILL)  # while the plots are being drawn into the staging folder
+    assert run.wait() == -signal.SIGKILL
+    assert {name: (out / name).read_bytes() for name in previous} == previous
+    outputs.recover(out, "numpy")  # what the next run does first
+    assert sorted(os.listdir(out)) == sorted(previous)
