@@ -10,7 +10,7 @@ matter and installs its requirements.txt, and the two routes need different ones
 accepts only Python 3.10.13 / 3.12.12 and the torch versions on its list (hub-docs,
 spaces-zerogpu.md, "Supported Versions"), while this repository pins the torch it is trained
 and tested with. The copy holds what the app needs (the files git tracks, less tests/, bench/
-and CI), with the README's front matter and requirements.txt rewritten for the route.
+and the test and CI settings), with the README's front matter and requirements.txt rewritten for the route.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ ZEROGPU_TORCHES = ("2.8.0", "2.9.1", "2.10.0", "2.11.0")
 # from PyPI, and pip prefers the CPU index's "+cpu" build of the same pinned version. This index
 # cannot be reached from this project's CI, so it is only in the Space's copy.
 CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
-LEFT_OUT = ("tests/", "bench/", ".ci/", ".gitignore")
+LEFT_OUT = ("tests/", "bench/", ".ci/", ".gitignore", "pytest.ini", "requirements-dev.txt")
 
 
 def split_readme(text: str) -> tuple[dict, str]:
@@ -139,6 +139,11 @@ def write(route: str, out: Path) -> None:
     for path in tracked_files():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, out / path)
+    untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.split()
+    left = [path for path in untracked if not path.startswith(LEFT_OUT)]
+    if left:  # the Space gets what git tracks: say what it will not get
+        print(f"warning: not tracked by git, so not copied: {', '.join(left)}")
     (out / "README.md").write_text(readme)
     (out / "requirements.txt").write_text(requirements)
     print(f"wrote the {route} Space to {out}: upload it with `hf upload USER/SPACE {out} . --repo-type space`")

@@ -142,6 +142,12 @@ def test_the_zerogpu_recipe_writes_a_space_zerogpu_accepts(tmp_path):
     assert deploy.gpu_functions((tmp_path / config["app_file"]).read_text()), "no @spaces.GPU function"
     assert (tmp_path / "assets" / "cnn.pt").read_bytes() == (ROOT / "assets" / "cnn.pt").read_bytes()
     assert not (tmp_path / "tests").exists()
+    # the copy holds everything the app imports: it builds its page from the copy alone
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "SPACES_ZERO_GPU")}
+    built = subprocess.run([sys.executable, "-c", "import app; print(type(app.demo).__name__)"], cwd=tmp_path,
+                           env={**env, "GRADIO_ANALYTICS_ENABLED": "False", "DIGIT_LIVE_DIR": str(tmp_path / "live")},
+                           capture_output=True, text=True, timeout=600)
+    assert built.stdout.strip().endswith("Blocks"), built.stderr[-3000:]
     # everything else is this repository's own
     original, _ = deploy.split_readme((ROOT / "README.md").read_text())
     assert {k: v for k, v in config.items() if k != "python_version"} == {
