@@ -3,8 +3,8 @@
     x (N x 784 pixels) --W1, b1--> a (N x H) --ReLU--> h (N x H) --W2, b2--> z (N x 10 logits)
 
 Everything a framework does for you is written out here: the forward pass, the gradients
-derived by hand with the chain rule, and the optimiser (Adam, as the torch networks use). There is no
-torch in this file, so a student can follow it top to bottom knowing only numpy.
+derived by hand with the chain rule, and the optimiser (Adam, as the torch networks use).
+There is no torch in this file, so a student can follow it top to bottom knowing only numpy.
 `python train.py --arch numpy` trains it on the same data and augmentation as the torch
 networks, and model/classifier.py serves it with the same preprocessing.
 """
@@ -29,6 +29,7 @@ class TwoLayerNet:
         rng = np.random.default_rng(seed)
         # He initialisation: weights scaled by sqrt(2 / inputs) keep the signal's size about
         # the same through a ReLU layer, so training starts neither saturated nor silent.
+        # The output layer has no ReLU after it, so sqrt(1 / inputs) does that there.
         self.params = {
             "W1": (rng.standard_normal((PIXELS, hidden)) * math.sqrt(2 / PIXELS)).astype(np.float32),
             "b1": np.zeros(hidden, np.float32),

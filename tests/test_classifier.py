@@ -72,11 +72,11 @@ def test_json_answer_carries_blank_unsure_and_top3(classifier):
 
 
 def test_unsure_below_the_networks_threshold():
-    classifier = load_classifier()
+    classifier = load_classifier(gate=None)
     four = drawn_four()
     prediction = classifier.predict(four)
     assert prediction.unsure == (prediction.top(1)[0][1] < classifier.spec.unsure_below)
-    strict = load_classifier()
+    strict = load_classifier(gate=None)
     strict.spec = dataclasses.replace(strict.spec, unsure_below=1.01)  # nothing is ever that sure
     assert strict.predict(four).unsure and strict.predict(four).digit_like is None
 
