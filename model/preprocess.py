@@ -426,13 +426,13 @@ def colour_ink(pixels: np.ndarray) -> np.ndarray:
 def in_colour(pixels: np.ndarray) -> bool:
     """Whether the picture has colours at all (a red 7 on blue paper), not only greys.
 
-    Judged on a copy about 200 px across: a coloured stroke keeps most of its colour there,
-    and checking every pixel of an 800x800 canvas would cost more than the rest of the reading.
+    Judged on every few pixels, about 100 per side: a stroke is wider than that step, and
+    checking every pixel of an 800x800 canvas would cost more than the rest of the reading.
     """
-    step = max(1, max(pixels.shape[:2]) // 200)
-    sample = pixels[::step, ::step, :3]
+    step = max(1, max(pixels.shape[:2]) // 100)
+    red, green, blue = (pixels[::step, ::step, channel] for channel in range(3))
+    spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
     full = 255 if pixels.dtype == np.uint8 else 1.0
-    spread = sample.max(axis=2) - sample.min(axis=2)
     return np.count_nonzero(spread > COLOUR_SPREAD * full) > COLOUR_SHARE * spread.size
 
 
@@ -443,7 +443,7 @@ def colour_distance(rgb: np.ndarray) -> np.ndarray:
     channel difference, so red on blue, yellow on white and black on grey all count fully.
     """
     rgb = rgb.astype(np.float32) / 255 if rgb.dtype == np.uint8 else rgb
-    paper = np.median(small_copy(rgb).reshape(-1, 3), axis=0)
+    paper = np.median(small_copy(rgb).reshape(-1, 3), axis=0)  # per channel
     farthest = float(np.maximum(paper, 1.0 - paper).max())
     ink = np.clip(np.abs(rgb - paper).max(axis=2) / max(farthest, 1e-3), 0.0, 1.0)
     return (ink * full_strength(float(ink.max()))).astype(np.float32)
@@ -506,11 +506,11 @@ def paper_level(gray: np.ndarray) -> tuple[bool, float | np.ndarray]:
     closing cannot remove (a big blot): a closing alone overestimates a vignette's corners.
     """
     small = small_copy(gray)
-    light = float(np.median(small)) >= 0.5
+    light = middle(small) >= 0.5
     first, second = (np.maximum, np.minimum) if light else (np.minimum, np.maximum)
     closed = extreme_filter(extreme_filter(small, BACKGROUND_RADIUS, first), BACKGROUND_RADIUS, second)
     if float(closed.max() - closed.min()) <= UNEVEN_BACKGROUND:
-        return light, float(np.median(closed))
+        return light, middle(closed)
     height, width = closed.shape
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     y, x = (y.ravel() + 0.5) / height - 0.5, (x.ravel() + 0.5) / width - 0.5
@@ -522,20 +522,33 @@ def paper_level(gray: np.ndarray) -> tuple[bool, float | np.ndarray]:
         keep = residual > -max(0.03, 3 * float(np.median(np.abs(residual))))
     surface = np.clip(terms @ coefficients, 0.0, 1.0).reshape(height, width)
     if float(surface.max() - surface.min()) <= UNEVEN_BACKGROUND:  # the closing only kept a blot
-        return light, float(np.median(surface))
+        return light, middle(surface)
     return light, np.ascontiguousarray(surface, dtype=np.float32)
+
+
+def middle(values: np.ndarray) -> float:
+    """The median of a small array (np.median's checks cost more than the work on 1000 values)."""
+    flat = values.ravel()
+    return float(np.partition(flat, flat.size // 2)[flat.size // 2])
 
 
 def extreme_filter(image: np.ndarray, radius: int, extreme) -> np.ndarray:
     """Max or min over a (2 radius + 1) square around each pixel, edges repeated.
 
-    Written here because it runs on a picture of at most 32x32 px: numpy's sliding windows
-    are enough, and scipy would be a dependency for this one line.
+    Written here because it runs on a picture of at most 32x32 px: a few shifted copies are
+    enough, and scipy would be a dependency for this one filter.
     """
     window = 2 * radius + 1
-    padded = np.pad(image, radius, mode="edge")
-    rows = extreme.reduce(np.lib.stride_tricks.sliding_window_view(padded, window, axis=0), axis=-1)
-    return extreme.reduce(np.lib.stride_tricks.sliding_window_view(rows, window, axis=1), axis=-1)
+    height, width = image.shape
+    # Edge padding by index (np.pad costs more than the whole filter on a picture this small).
+    padded = image[np.clip(np.arange(-radius, height + radius), 0, height - 1)][:, np.clip(np.arange(-radius, width + radius), 0, width - 1)]
+    rows = padded[0:height]
+    for shift in range(1, window):
+        rows = extreme(rows, padded[shift : shift + height])
+    result = rows[:, 0:width]
+    for shift in range(1, window):
+        result = extreme(result, rows[:, shift : shift + width])
+    return result
 
 
 def has_ink(ink: np.ndarray) -> bool:
