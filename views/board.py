@@ -29,7 +29,7 @@ THUMBNAIL = 84  # px: a misread drawing, large enough to read from the back of a
 EXPORTS = Path(tempfile.gettempdir()) / "digit-class-exports"
 CSS = """
 #board-figures { font-size: 1.4rem; }
-#misreads { display: flex; flex-wrap: wrap; gap: 10px; }
+#misreads { display: flex; flex-wrap: wrap; gap: 10px; padding-top: 24px; }
 #misreads figure { margin: 0; text-align: center; }
 #misreads img { border: 1px solid #aaa; background: #fff; }
 """
@@ -89,7 +89,7 @@ def per_digit_table(stats: dict) -> str:
 
 def misreads_html(stats: dict) -> str:
     if not stats["misreads"]:
-        return "<p>No misreads yet.</p>"
+        return '<p style="padding-top: 24px">No misreads yet.</p>'
     drawings = {row.id: row for row in store.shared().rows(ids=[m["id"] for m in stats["misreads"]])}
     figures = []
     for misread in stats["misreads"]:

@@ -21,12 +21,13 @@ from model.preprocess import UnreadableImage, open_image
 CSS = """
 #say-what-you-meant { gap: 6px; }
 #say-what-you-meant button { min-width: 0; padding: 6px 0; font-size: 1.1rem; }
+#label-reading, #label-question, #label-counter { margin: 0; }
 @media (max-width: 600px) {
   #say-what-you-meant { display: grid; grid-template-columns: repeat(6, 1fr); }
-  #say-what-you-meant #label-right { grid-column: span 1; }
+  #say-what-you-meant #label-right { grid-column: span 2; }
 }
 """
-QUESTION = "Was it right? Click ✓, or the digit you meant:"
+QUESTION = "Right? Click ✓, or the digit you meant:"
 
 
 def save(image, digit: int | None, session: str) -> tuple[int, int | None]:
@@ -58,7 +59,7 @@ def label_drawing(drawing: dict | None, digit: int | None, request: gr.Request):
     if drawing is None or drawing.get("composite") is None:
         raise gr.Error("There is no digit on the pad yet: draw one first.", print_exception=False)
     save(drawing, digit, request.session_hash)
-    return None, counter_text(request.session_hash)
+    return counter_text(request.session_hash)
 
 
 def label_image_file(image: str | None, digit, request: gr.Request) -> dict:
@@ -95,13 +96,18 @@ class LabelView:
             right = gr.Button("✓ right", variant="primary", elem_id="label-right", min_width=0)
             digits = [gr.Button(str(d), elem_id=f"label-{d}", min_width=0) for d in range(10)]
         self.counter = gr.Markdown("", elem_id="label-counter")
+        # Once saved, the pad is cleared by clicking its own Clear button: the page then does
+        # what it does for a student's Clear (empty bars, brush selected again). Setting the
+        # Sketchpad's value to None from Python instead left Gradio 6.31's editor drawing nothing.
+        clear_pad = f"""() => document.querySelector('#{pad.elem_id} button[aria-label="Clear canvas"]').click()"""
         # Private: they take the Sketchpad's internal payload; scripts have /label.
         for digit, button in [(None, right), *enumerate(digits)]:
-            button.click(labeller(digit), pad, [pad, self.counter], api_visibility="private")
+            button.click(labeller(digit), pad, self.counter, show_progress="hidden", api_visibility="private").success(
+                None, None, None, js=clear_pad, api_visibility="private")
 
-    def show_reading(self, verdict: gr.Markdown, readings: list) -> None:
-        """Copy the Draw view's verdict into the line above the buttons after every reading,
-        in the browser: no second trip to the server."""
+    def follow(self, verdict: gr.Markdown, readings: list) -> None:
+        """Show the Draw view's verdict above the buttons after every reading, copied in the
+        browser: no second trip to the server."""
         for reading in readings:
             reading.then(None, verdict, self.reading, js="(verdict) => verdict", show_progress="hidden",
                          api_visibility="private")

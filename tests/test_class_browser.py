@@ -1,0 +1,155 @@
+"""Class mode in a real Chromium: a student on a phone draws with a finger and says what they
+meant; the board shows it; the teacher fine-tunes with the key and the network answers anew.
+
+Screenshots of these steps go to assets/ for the README's "Using it in class".
+"""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+# before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
+from tests.browser_helpers import CHROMIUM, chromium, draw, free_port, open_app, top_digit  # isort: skip
+import app
+from classroom import store, teacher
+from example_digits import STROKES
+from model import live
+from model.canvas import CANVAS_SIZE, draw_like_a_person
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+
+KEY = "a-key-for-the-browser-test"
+PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app with its launch options (the phone CSS among them), a fresh class and live folder."""
+    folder = tmp_path_factory.mktemp("class")
+    with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as stack:
+        patch.setattr(store, "_shared", store.Store(folder / "class.sqlite3"))
+        patch.setattr(live, "_default", live.Live(folder / "live"))
+        patch.setattr(teacher, "KEY", KEY)
+        app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
+                        **app.LAUNCH_OPTIONS)
+        stack.callback(app.demo.close)
+        browser = stack.enter_context(chromium())
+        yield browser, app.demo.local_url
+
+
+@pytest.fixture(scope="module")
+def phone(served):
+    page, traffic = open_app(*served, **PHONE)
+    yield page, traffic
+    page.context.close()
+
+
+def in_view(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def say(page, traffic, button: str, given: int) -> None:
+    """Tap one of the buttons under the reading; wait for the counter, the cleared pad and the brush."""
+    submitted = traffic.joins_sent
+    page.locator(button).tap()
+    page.locator("#label-counter").get_by_text(f"You gave {given} digit").wait_for()
+    page.locator("#label-reading").get_by_text("Draw a digit").wait_for()
+    traffic.wait(submitted)
+    page.locator('#pad button[aria-label="Brush"].highlight').wait_for()
+
+
+def exact_bars(page) -> list[str]:
+    """The top-3 bars' exact probabilities (the meters' values; the text rounds to whole percents)."""
+    return [meter.get_attribute("value") for meter in page.locator("#top3 meter").all()]
+
+
+def counter(page) -> str:
+    return page.locator("#label-counter").inner_text()
+
+
+def test_on_a_phone_the_reading_the_buttons_and_the_pad_fit_and_a_finger_draws_and_labels(phone):
+    page, traffic = phone
+    for part in ("#pad", "#label-reading", "#say-what-you-meant", "#label-right", "#label-9", "#label-counter"):
+        assert in_view(page, part), f"{part} is out of view on a 390x844 phone"
+    draw(page, traffic, STROKES[7], 220, (160, 160), CANVAS_SIZE, finger=True)
+    assert page.evaluate("window.scrollY") == 0  # the finger drew; the page did not move
+    assert "**" not in page.locator("#label-reading").inner_text() and "7" in page.locator("#label-reading").inner_text()
+    before = store.shared().count()
+    page.screenshot(path=ROOT / "assets" / "class_phone.png")
+    say(page, traffic, "#label-7", 1)
+    assert "You gave 1 digit" in counter(page)
+    (row,) = store.shared().rows()[before:]
+    assert (row.digit, row.read_as) == (7, 7) and row.session
+    assert top_digit(page) is None and "Draw a digit" in page.locator("#label-reading").inner_text()  # ready for the next
+
+    draw(page, traffic, STROKES[1], 220, (160, 160), CANVAS_SIZE, finger=True)
+    say(page, traffic, "#label-right", 2)  # "right": the digit the network said
+    assert "You gave 2 digits" in counter(page)
+    assert store.shared().rows()[-1].digit == store.shared().rows()[-1].read_as
+
+    # a 0 said to be a 6: a misread for the board
+    draw(page, traffic, STROKES[0], 220, (160, 160), CANVAS_SIZE, finger=True)
+    say(page, traffic, "#label-6", 3)
+    assert "You gave 3 digits" in counter(page)
+    assert all(in_view(page, part) for part in ("#pad", "#label-reading", "#say-what-you-meant", "#label-counter"))
+
+
+def open_board(served):
+    page = served[0].new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(served[1] + "board")
+    return page
+
+
+def test_the_board_shows_the_class_drawings_and_the_misread(served, phone):
+    board = open_board(served)
+    try:
+        drawings = store.shared().count()
+        board.locator("#board-figures").get_by_text(f"{drawings} drawings from").wait_for()
+        assert board.locator("#misreads figcaption", has_text="meant 6").count() == 1
+        assert board.locator("#confusion img").count() == 1
+        board.screenshot(path=ROOT / "assets" / "class_board.png", full_page=True)
+    finally:
+        board.close()
+
+
+def test_the_teacher_fine_tunes_with_the_key_and_the_new_network_answers(served, phone):
+    page, traffic = phone
+    rng = np.random.default_rng(0)
+    network = live.current()
+    for i in range(40):  # the rest of the class, labelled through the same store as the app
+        digit = i % 10
+        prediction = network.classifier.predict(draw_like_a_person(STROKES[digit], rng))
+        store.shared().add(session=f"classmate-{i % 8}", digit=digit, read_as=prediction.top(1)[0][0],
+                           probabilities=prediction.probabilities, network=network.name, version=network.version,
+                           png=store.png_bytes(draw_like_a_person(STROKES[digit], rng)), image28=prediction.image)
+    draw(page, traffic, STROKES[4], 200, (160, 160), CANVAS_SIZE, finger=True)
+    bars_before = exact_bars(page)
+
+    board = open_board(served)
+    try:
+        board.locator("#teacher").get_by_text("Teacher").click()
+        board.locator("#teacher-key input").fill("not the key")
+        board.locator("#teach").click()
+        board.get_by_text("needs the teacher key").first.wait_for()
+        assert live.current().version == "shipped"
+
+        board.locator("#teacher-key input").fill(KEY)
+        board.locator("#teach").click()
+        board.locator("#teacher .progress-text, #teacher .progress-level").first.wait_for(timeout=60_000)  # the bar
+        board.locator("#board-figures").get_by_text("Network: CNN (class-").wait_for(timeout=600_000)
+        assert live.current().version.startswith("class-")
+        assert board.locator("#board-figures").get_by_text("Last lesson").count() == 1
+        board.screenshot(path=ROOT / "assets" / "class_finetuned.png", full_page=True)
+    finally:
+        board.close()
+
+    # the same drawing, read again by the student's page: now by the fine-tuned network
+    say(page, traffic, "#label-4", 4)
+    assert store.shared().rows()[-1].version == live.current().version
+    draw(page, traffic, STROKES[4], 200, (160, 160), CANVAS_SIZE, finger=True)
+    assert top_digit(page) == "4"
+    assert exact_bars(page) != bars_before  # other probabilities: another network
