@@ -1,0 +1,80 @@
+"""The scripting API: image file in, JSON out, at the named endpoints /predict and /compare.
+
+    from gradio_client import Client, handle_file
+    Client("http://127.0.0.1:7860/").predict(handle_file("seven.png"), api_name="/predict")
+    # {"blank": false, "unsure": false, "top3": [{"digit": 7, "probability": 0.98}, ...]}
+    Client("http://127.0.0.1:7860/").predict(handle_file("seven.png"), api_name="/compare")
+    # {"cnn": {"mnist": {...as above...}, "naive": {...}}, "mlp": {...}, ...}
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gradio as gr
+
+from model import Classifier
+from model.preprocess import UnreadableImage, open_image
+from views.compare import compare_json
+from views.uploads import ImageUpload, give_memory_back
+
+# After reading a picture larger than this, freed memory is handed back to the system at once.
+LARGE_PICTURE = 4_000_000  # pixels: a 2000 x 2000 photo
+
+
+def opened(path: str | None):
+    """The uploaded picture, or a gr.Error that names the file as sent, never its path on this server."""
+    if path is None:
+        raise gr.Error("Send one image file (PNG, JPEG, WEBP, ...) with one digit on it.")
+    try:
+        return open_image(path)
+    except UnreadableImage as error:
+        # open_image's message names the file by its name only, as it was sent
+        raise gr.Error(f"{error}. Send a PNG, JPEG, WEBP, ... with one digit on it.") from None
+
+
+def read(path: str | None, answer) -> dict:
+    """answer(picture) for the uploaded file; memory handed back after a large one."""
+    picture = opened(path)
+    large = picture.width * picture.height > LARGE_PICTURE
+    try:
+        return answer(picture)
+    finally:
+        del picture
+        if large:
+            give_memory_back()
+
+
+def endpoint(name: str, handler) -> None:
+    """A named API endpoint, image file in, JSON out, with no UI of its own on the page."""
+    upload = ImageUpload(label="image", visible=False)
+    answer = gr.JSON(label=name, visible=False)
+    upload.change(handler, upload, answer, api_name=name)
+
+
+def predict_file(classifier: Callable[[], Classifier | None], problem: str | None):
+    def predict(image: str | None) -> dict:
+        """Top 3 digits in an image file: {"blank": false, "unsure": false, "top3": [{"digit": 7, "probability": 0.98}, ...]}.
+
+        A picture with no digit in it (blank, or specks) answers {"blank": true, "unsure": false, "top3": []}.
+        """
+        reader = classifier()
+        if reader is None:
+            raise gr.Error(problem)
+        return read(image, lambda picture: reader.predict(picture).as_json())
+
+    return predict
+
+
+def compare_file(classifiers: dict[str, Classifier]):
+    def compare(image: str | None) -> dict:
+        """Every network's top 3 for an image file, each way in: {network: {"mnist": {...}, "naive": {...}}}.
+
+        "mnist" is the app's MNIST recipe (crop, scale, centre); "naive" the whole picture
+        squeezed to 28x28, as most demos do. Each answer is shaped like /predict's.
+        """
+        if not classifiers:
+            raise gr.Error("No network could be loaded on this server.")
+        return read(image, lambda picture: compare_json(classifiers, picture))
+
+    return compare

@@ -1,0 +1,69 @@
+"""The Draw view: after every stroke, the top-3 bars, a verdict and the 28x28 picture the network read.
+
+This is the page's fast path: it runs on every stroke, so it does only this. The teaching
+views compute afterwards (see app.py), never before the bars are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gradio as gr
+import numpy as np
+
+from model import Classifier
+from views.pictures import img
+
+PREVIEW_SCALE = 10  # 28x28 -> 280x280: every input pixel a square you can see
+PREVIEW_SIZE = 28 * PREVIEW_SCALE
+HINT = "✏️ **Draw a digit (0–9)** in the box: one digit, any size, anywhere."
+
+
+def with_grid(image28: np.ndarray) -> np.ndarray:
+    """The network's input enlarged, white ink on black as it sees it, with a faint pixel grid."""
+    pixels = np.kron(image28, np.ones((PREVIEW_SCALE, PREVIEW_SCALE), np.float32)) * 255
+    pixels[::PREVIEW_SCALE, :] = 0.8 * pixels[::PREVIEW_SCALE, :] + 0.2 * 128
+    pixels[:, ::PREVIEW_SCALE] = 0.8 * pixels[:, ::PREVIEW_SCALE] + 0.2 * 128
+    return pixels.round().astype(np.uint8)
+
+
+def preview_html(image28: np.ndarray) -> str:
+    # a margin clear of the block's label
+    return f'<div style="margin-top: 28px; text-align: center">{img(with_grid(image28), "the 28x28 input", PREVIEW_SIZE)}</div>'
+
+
+def verdict(prediction) -> str:
+    (digit, probability), (runner_up, _), _ = prediction.top(3)
+    if prediction.unsure:
+        return f"🤔 **Not sure.** A {digit}, or a {runner_up}? Or is it no digit at all?"
+    return f"It's a **{digit}** ({probability:.0%} sure)."
+
+
+class DrawView:
+    """The bars, the verdict and the preview; `read` is the pad's .change handler."""
+
+    def __init__(self, pad: gr.Sketchpad, classifier: Callable[[], Classifier | None], problem: str | None):
+        self.pad = pad
+        self.classifier = classifier  # called per drawing: the live network may be swapped while serving
+        self.problem = problem
+        self.verdict = gr.Markdown(problem or HINT, elem_id="verdict")
+        self.top3 = gr.Label(num_top_classes=3, label="Top 3", elem_id="top3")
+        self.preview = gr.HTML(label="What the network sees (28×28 pixels)", show_label=True, container=True,
+                               min_height=PREVIEW_SIZE + 40, elem_id="network-input")
+        # The drawing, kept on the server for the teaching views: they read it from here after
+        # the bars are shown, instead of the browser exporting and uploading the canvas again.
+        self.drawing = gr.State(None)
+        self.outputs = [self.top3, self.verdict, self.preview, self.drawing]
+
+    def read(self, drawing) -> tuple[gr.Label, str, str, object]:
+        """Top-3 bars, a verdict, what the network saw, and the drawing kept for the other views."""
+        classifier = self.classifier()
+        if classifier is None:
+            return gr.Label(None), self.problem, "", None
+        prediction = classifier.predict(drawing)
+        if prediction.blank:
+            return gr.Label(None), HINT, "", None
+        kept = drawing.get("composite") if isinstance(drawing, dict) else drawing  # only the picture: less to keep
+        # The big heading would state the top digit as a fact, so it goes when the network is unsure.
+        return (gr.Label(prediction.confidences(3), show_heading=not prediction.unsure), verdict(prediction),
+                preview_html(prediction.image), kept)
