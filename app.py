@@ -1,4 +1,8 @@
-"""Draw a digit, watch a small CNN read it: the Gradio app. UI only; the ML is in model/.
+"""Draw a digit, watch small networks read it: the Gradio app. It composes the page; the ML is in model/.
+
+One Sketchpad, drawn on once, and views of that drawing as tabs (each its own module in views/):
+Draw (the bars after every stroke), Compare (every network, two ways in), Inside (the way in,
+why this digit, what the layers see). Teacher links open a view: /?view=inside&net=mlp.
 
     python app.py              # http://127.0.0.1:7860, or GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
     python app.py --share      # also a public *.gradio.live link
@@ -7,33 +11,42 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import sys
-from pathlib import Path
 
+# Before torch: on a ZeroGPU Space, `spaces` must set up its CUDA emulation before anything
+# touches CUDA. Its @spaces.GPU does nothing anywhere else (here, in CI, on a CPU Space), and
+# without the package the app runs the same.
+try:
+    import spaces
+except ImportError:
+    spaces = None
 import gradio as gr
-import numpy as np
 import torch
-from PIL import Image
 
 from example_digits import example_paths
-from model import WeightsError, load_classifier
+from model import Classifier, WeightsError, load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE
-from model.preprocess import UnreadableImage, open_image
-from model.weights import ASSETS
+from model import live
+from model.finetune import finetune_weights
+from model.paths import ASSETS, ROOT
+from model.registry import DEFAULT, NETWORKS
+from classroom import store, teacher
+from views import board, follow, label, links
+from views.api import compare_file, endpoint, predict_file
+from views.compare import CompareView
+from views.draw import DrawView
+from views.inside import InsideView
+from views.uploads import CACHE_AGE, MAX_UPLOAD, bounded_cache
 
-# Below this top probability the app says it is unsure instead of naming a digit. Set by
-# `python -m bench.unsure_threshold` (rerun it whenever assets/cnn.pt or the brush changes):
-# with the shipped weights it doubts 4.4 % of the 7383 human-drawn digits the network reads
-# right, and catches 78 % of the 111 it reads wrong and 72 % of 2000 scribbles that are no digit.
-# It is the highest threshold that doubts at most 5 % of correct readings: being told
-# "not sure" about a clear digit costs trust too.
-UNSURE_BELOW = 0.75
+# A class on one 2-vCPU server, settings measured by `python -m bench.class_scale` (README).
+QUEUE_SIZE = 200  # events waiting, all students together
+READERS_AT_ONCE = 1  # per event handler
+THREADS = 40  # gradio's worker threads: handlers and the Sketchpad's uploads
+# How the server runs: `python app.py`, and the tests and benches that serve the app, launch with these.
+# The upload limit and the cache's lifespan are views/uploads.py's.
+LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "app_kwargs": {"lifespan": bounded_cache}, "max_threads": THREADS,
+                  "css": label.CSS + board.CSS}
 
-PREVIEW_SCALE = 10  # 28x28 -> 280x280: every input pixel a square you can see
-PREVIEW_SIZE = 28 * PREVIEW_SCALE
-HINT = "✏️ **Draw a digit (0–9)** in the box: one digit, any size, anywhere."
 REPORT_PLOTS = {  # train.py's plots: file name -> caption
     "cnn_curves.png": "Training curves",
     "cnn_confusion.png": "Confusion matrix (MNIST test set)",
@@ -71,91 +84,77 @@ PAGE_LOAD_JS = f"""
 }}
 """
 
-try:
-    classifier = load_classifier()
-    weights_problem = None
-except WeightsError as error:
-    # Serve the page anyway and say what is wrong there: on a hosted Space the page is where
-    # people look, and a crashed app shows only "Runtime error" with the reason in a log.
-    print(f"error: {error}", file=sys.stderr)
-    classifier = None
-    weights_problem = f"⚠️ **The model could not be loaded.** {error}"
 
+def load_networks() -> tuple[dict[str, Classifier], dict[str, str]]:
+    """Every registry network whose weights load, and for each of the others why not.
 
-def enlarge(image28: np.ndarray) -> np.ndarray:
-    """The network's input, white ink on black as it sees it, with a faint pixel grid."""
-    pixels = np.kron(image28, np.ones((PREVIEW_SCALE, PREVIEW_SCALE), np.float32)) * 255
-    pixels[::PREVIEW_SCALE, :] = 0.8 * pixels[::PREVIEW_SCALE, :] + 0.2 * 128
-    pixels[:, ::PREVIEW_SCALE] = 0.8 * pixels[:, ::PREVIEW_SCALE] + 0.2 * 128
-    return pixels.round().astype(np.uint8)
-
-
-def preview_html(image28: np.ndarray) -> str:
-    """The enlarged input as an inline PNG. Inline, it arrives in the same message as the
-    bars (a gr.Image would be fetched afterwards) and costs no file in Gradio's cache."""
-    png = io.BytesIO()
-    Image.fromarray(enlarge(image28)).save(png, format="png", compress_level=1)
-    source = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
-    return (f'<img src="{source}" width="{PREVIEW_SIZE}" height="{PREVIEW_SIZE}" alt="the 28x28 input" '
-            # clear of the block's label, and crisp should a narrow screen scale it
-            'style="display: block; margin: 28px auto 0; max-width: 100%; height: auto; image-rendering: pixelated">')
-
-
-def read_drawing(drawing: dict | None) -> tuple[gr.Label, str, str]:
-    """The outputs for the pad's current drawing: top-3 bars, a verdict, and what the network saw."""
-    if classifier is None:
-        return gr.Label(None), weights_problem, ""
-    prediction = classifier.predict(drawing)
-    if prediction.blank:
-        return gr.Label(None), HINT, ""
-    (digit, probability), (runner_up, _), _ = prediction.top(3)
-    unsure = probability < UNSURE_BELOW
-    if unsure:
-        verdict = f"🤔 **Not sure.** A {digit}, or a {runner_up}? Or is it no digit at all?"
-    else:
-        verdict = f"It's a **{digit}** ({probability:.0%} sure)."
-    # The big heading would state the top digit as a fact, so it goes when the network is unsure.
-    return gr.Label(prediction.confidences(3), show_heading=not unsure), verdict, preview_html(prediction.image)
-
-
-def read_image_file(image: str | None) -> dict:
-    """Top 3 digits in an image file: {"blank": false, "top3": [{"digit": 7, "probability": 0.98}, ...]}.
-
-    A picture with no digit in it (blank, or specks) answers {"blank": true, "top3": []}.
+    A network whose weights were never trained here (no file) is left out quietly, except
+    the default one: the page needs it, and says how to make it.
     """
-    if classifier is None:
-        raise gr.Error(weights_problem)
-    if image is None:
-        raise gr.Error("Send one image file (PNG, JPEG, WEBP, ...) with one digit on it.")
-    try:
-        prediction = classifier.predict(open_image(image))
-    except UnreadableImage as error:
-        # The message names the file as sent, not its path on this server.
-        raise gr.Error(f"{Path(image).name} is not a readable image ({error.__cause__.__class__.__name__}). "
-                       "Send a PNG, JPEG, WEBP, ... with one digit on it.") from None
-    return {"blank": prediction.blank,
-            "top3": [{"digit": digit, "probability": probability} for digit, probability in prediction.top(3)]}
+    loaded, problems = {}, {}
+    for name, spec in NETWORKS.items():
+        if name != DEFAULT and not spec.weights.exists():
+            continue
+        try:
+            loaded[name] = load_classifier(arch=name)
+        except WeightsError as error:
+            # Serve the page anyway and say what is wrong there: on a hosted Space the page is where
+            # people look, and a crashed app shows only "Runtime error" with the reason in a log.
+            print(f"error: {error}", file=sys.stderr)
+            problems[name] = str(error)
+    return loaded, problems
+
+
+classifiers, problems = load_networks()
+
+
+# The one job worth a GPU: fine-tuning the live network on the class's drawings (the board's
+# "teach it"). On a ZeroGPU Space, spaces.GPU runs it on a GPU in a forked worker that gets its
+# arguments and returns its result pickled: arrays and CPU tensors, which finetune_weights takes
+# and gives. Off ZeroGPU, spaces.GPU returns the function itself and it runs here.
+def finetune_on_gpu(*args, **kwargs) -> dict:
+    return finetune_weights(*args, **kwargs)
+
+
+if spaces is not None:
+    # 150 steps of a 140k-parameter CNN are seconds of GPU work; a short duration gets the
+    # teacher a GPU sooner (spaces-zerogpu.md, "Duration Management").
+    finetune_on_gpu = spaces.GPU(duration=30)(finetune_on_gpu)
+
+
+def train_class_network(*args, progress=None, **kwargs) -> dict:
+    """model.finetune.teach's trainer. A progress callback cannot be pickled into ZeroGPU's
+    worker, so there the GPU's few seconds go without one; elsewhere it reports as usual."""
+    if spaces is not None and spaces.config.Config.zero_gpu:
+        return finetune_on_gpu(*args, **kwargs)
+    return finetune_on_gpu(*args, progress=progress, **kwargs)
+weights_problem = f"⚠️ **The model could not be loaded.** {problems[DEFAULT]}" if DEFAULT in problems else None
+
+
+def reader() -> Classifier | None:
+    """The network the Draw view and /predict read with: the live one (model/live.py), which the
+    class board's "teach it" swaps for everyone at once. None when the shipped weights do not load."""
+    return live.classifier() if DEFAULT in classifiers else None
 
 
 def about_the_model() -> str:
+    classifier = reader()
     if classifier is None:
         return weights_problem
     facts = classifier.metadata
-    lines = [f"- **Network:** {facts['arch'].upper()}"
-             + (f" with {facts['parameters']:,} parameters" if "parameters" in facts else "")]
+    lines = [f"- **Network:** {classifier.spec.title}" + (f" with {facts['parameters']:,} parameters" if "parameters" in facts else "")]
     if "test_accuracy" in facts:
         lines.append(f"- **Accuracy on the MNIST test set:** {facts['test_accuracy']:.2%}")
     if "command" in facts:
         lines.append(f"- **Trained with:** `{facts['command']}`")
-    lines.append(f"- **Says it is unsure** when no digit gets {UNSURE_BELOW:.0%} or more.")
+    lines.append(f"- **Says it is unsure** when no digit gets {classifier.spec.unsure_below:.0%} or more.")
     return "\n".join(lines)
 
 
-# Files sent to the API pile up in Gradio's cache otherwise: hourly, drop those over an hour old.
-with gr.Blocks(title="Draw a digit", delete_cache=(3600, 3600)) as demo:
-    gr.Markdown("# Draw a digit\nA small convolutional network trained on MNIST reads your drawing after every stroke.")
-    if weights_problem:
-        gr.Markdown(weights_problem)
+# Files sent to the API would pile up in Gradio's cache: drop them once read (views/uploads.py).
+with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as demo:
+    gr.Markdown("# Draw a digit\nSmall neural networks trained on MNIST read your drawing after every stroke. "
+                "Draw once, then look at it from every tab.")
     with gr.Row():
         with gr.Column():
             # No CSS for touch: Pixi gives the canvas touch-action: none, so a finger draws
@@ -168,16 +167,19 @@ with gr.Blocks(title="Draw a digit", delete_cache=(3600, 3600)) as demo:
                 label="Draw here",
                 elem_id="pad",
             )
+            say_what_you_meant = label.LabelView(pad)  # "right", or the digit meant: kept for the class board
+            # Not cached (Spaces would cache by default): reading one takes milliseconds.
+            examples = gr.Examples(example_paths(), inputs=pad, cache_examples=False, examples_per_page=10,
+                                   label="Examples: click one to load it into the pad")
         with gr.Column():
-            verdict = gr.Markdown(HINT)
-            top3 = gr.Label(num_top_classes=3, label="Top 3", elem_id="top3")
-            network_input = gr.HTML(label="What the network sees (28×28 pixels)", show_label=True, container=True,
-                                    min_height=PREVIEW_SIZE + 40, elem_id="network-input")
-    # An example loaded into the pad does not fire the pad's .change, so clicking one runs it.
-    # Not cached (Spaces would cache by default): reading one takes milliseconds.
-    examples = example_paths()
-    gr.Examples(examples, inputs=pad, outputs=[top3, verdict, network_input], fn=read_drawing, run_on_click=True,
-                cache_examples=False, examples_per_page=len(examples), label="Examples: click one to load it into the pad")
+            with gr.Tabs(selected=links.VIEWS[0], elem_id="views") as tabs:  # ids: links.VIEWS
+                with gr.Tab("Draw", id="draw", elem_id="tab-draw") as draw_tab:
+                    draw = DrawView(pad, reader, weights_problem)
+                with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
+                    compare = CompareView(classifiers, {name: problem for name, problem in problems.items() if name != DEFAULT})
+                with gr.Tab("Inside", id="inside", elem_id="tab-inside") as inside_tab:
+                    inside = InsideView(classifiers)
+                # More views: one `with gr.Tab(...)` here, its module in views/, and its id in links.VIEWS.
     with gr.Accordion("About this model", open=False):
         gr.Markdown(about_the_model())
         plots = {ASSETS / name: caption for name, caption in REPORT_PLOTS.items() if (ASSETS / name).is_file()}
@@ -186,19 +188,44 @@ with gr.Blocks(title="Draw a digit", delete_cache=(3600, 3600)) as demo:
                 gr.Image(str(path), label=caption, interactive=False, buttons=["fullscreen"])
         if not plots:
             gr.Markdown("The report plots are not in assets/: `python train.py` draws them.")
-    # The scripting API: no UI of its own, only the named endpoint /predict.
-    api_image = gr.File(label="image", visible=False)
-    api_answer = gr.JSON(label="prediction", visible=False)
 
-    # Private: it takes the Sketchpad's internal payload; scripts have /predict.
-    pad.change(read_drawing, pad, [top3, verdict, network_input], trigger_mode="always_last",
-               show_progress="hidden", api_visibility="private")
+    # The bars first, on every stroke; an example loaded into the pad does not fire .change, so it reads too.
+    readings = [
+        pad.change(draw.read, pad, draw.outputs, trigger_mode="always_last", show_progress="hidden", api_visibility="private"),
+        examples.load_input_event.then(draw.read, pad, draw.outputs, show_progress="hidden", api_visibility="private"),
+    ]
+    say_what_you_meant.follow(draw.verdict, readings)
+    open_view = gr.State(links.VIEWS[0])
+    draw_tab.select(lambda: "draw", None, open_view, queue=False, api_visibility="private")
+    follow(compare, compare_tab, "compare", draw.drawing, open_view, readings)
+    follow(inside, inside_tab, "inside", draw.drawing, open_view, readings)
     pad.clear(None, None, None, js=AUTO_BRUSH_JS)
     demo.load(None, None, None, js=PAGE_LOAD_JS)
-    api_image.change(read_image_file, api_image, api_answer, api_name="predict")
+    demo.load(links.opened_with(list(classifiers)), None, [tabs, open_view, inside.network], api_visibility="private")
+
+    # The scripting API: no UI of its own, only the named endpoints /predict and /compare.
+    endpoint("predict", predict_file(reader, weights_problem))
+    endpoint("compare", compare_file(classifiers))
+    label.build_api()
+
+# The projector's page, at /board: only a browser that opens it polls for the class's figures.
+with demo.route("Class board", "board"):
+    board.build(trainer=train_class_network)
+
+# Explicit, because on a ZeroGPU Space gradio 6.31 otherwise keeps ONE waiting request and
+# answers the rest "Queue is full" (8 of 10 students drawing at once). Each student has at most
+# a reading and its follow-ups waiting (trigger_mode="always_last"), so this is several
+# classes' worth; beyond it a student is told to retry instead of waiting without end.
+demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=READERS_AT_ONCE)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--share", action="store_true", help="also serve on a public gradio.live link")
-    demo.launch(share=parser.parse_args().share)
+    parser.add_argument("--class-db", metavar="PATH", help="where the class's labelled drawings are kept (SQLite); "
+                        f"default: ${store.ENV_PATH}, else {store.DEFAULT_PATH.relative_to(ROOT)}")
+    args = parser.parse_args()
+    if args.class_db:
+        store.use(args.class_db)
+    teacher.announce()
+    demo.launch(share=args.share, **LAUNCH_OPTIONS)

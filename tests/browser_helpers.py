@@ -42,9 +42,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(demo):
-    """Launch `demo` for real on a free loopback port for the duration of the block; yields its URL."""
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+def serving(demo, **launch_options):
+    """Launch `demo` for real on a free loopback port for the duration of the block; yields its URL.
+
+    For the app, pass app.LAUNCH_OPTIONS: it then serves with the limits `python app.py` has.
+    """
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, **launch_options)
     try:
         yield demo.local_url
     finally:
@@ -191,7 +194,7 @@ def clear(page, traffic: Traffic, pad: str = "#pad") -> None:
     wait_for_brush(page, pad)
 
 
-def top_digit(page) -> str | None:
+def top_digit(page, label: str = "#top3") -> str | None:
     """The Label's big heading, or None when it shows none."""
-    heading = page.locator(TOP_DIGIT)
+    heading = page.locator(f"{label} {TOP_DIGIT}")
     return heading.inner_text().strip() if heading.count() else None

@@ -1,7 +1,12 @@
-"""The app's callbacks, and its scripting API served for real and called with gradio_client."""
+"""The app's Draw view callback, and its scripting API served for real and called with gradio_client.
+
+The Compare and Inside views have their own tests (tests/test_views_*.py).
+"""
 
 import base64
+import dataclasses
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +22,8 @@ from PIL import Image
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from tests.browser_helpers import serving  # isort: skip
 import app
+from views.draw import HINT
+from views.uploads import MAX_UPLOAD
 from example_digits import STROKES, example_paths
 from model.canvas import draw_strokes, sketchpad_value
 from tests.conftest import ROOT, drawn_four
@@ -33,7 +40,7 @@ def preview_pixels(html: str) -> np.ndarray:
 
 
 def test_a_drawing_gives_bars_verdict_and_preview():
-    label, verdict, preview = app.read_drawing(sketchpad_value(drawn_four()))
+    label, verdict, preview, kept = app.draw.read(sketchpad_value(drawn_four()))
     assert label.value["label"] == "4"
     confidences = label.value["confidences"]
     assert [c["label"] for c in confidences][0] == "4" and len(confidences) == 3
@@ -43,18 +50,20 @@ def test_a_drawing_gives_bars_verdict_and_preview():
     assert pixels.shape == (280, 280)
     # white ink on black, as the network sees it: the digit's pixels are bright, the corners dark
     assert pixels[:30, :30].mean() < 40 and pixels.max() > 200
+    assert kept.shape == (320, 320, 4)  # the picture, kept on the server for the teaching views
 
 
 @pytest.mark.parametrize("drawing", [None, CLEARED, sketchpad_value(np.full((320, 320), 255, np.uint8))],
                          ids=["none", "cleared", "white"])
 def test_nothing_drawn_gives_the_hint_and_no_prediction(drawing):
-    label, verdict, preview = app.read_drawing(drawing)
-    assert not label.value and verdict == app.HINT and preview == ""
+    label, verdict, preview, kept = app.draw.read(drawing)
+    assert not label.value and verdict == HINT and preview == "" and kept is None
 
 
 def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
-    monkeypatch.setattr(app, "UNSURE_BELOW", 1.01)  # no probability reaches it
-    label, verdict, preview = app.read_drawing(sketchpad_value(drawn_four()))
+    classifier = app.reader()
+    monkeypatch.setattr(classifier, "spec", dataclasses.replace(classifier.spec, unsure_below=1.01))  # none reaches it
+    label, verdict, preview, _ = app.draw.read(sketchpad_value(drawn_four()))
     assert "Not sure" in verdict and "4" in verdict
     assert label.show_heading is False and label.value["confidences"]  # the bars still show
     assert preview
@@ -64,7 +73,7 @@ def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
 def test_every_example_reads_as_its_digit(digit):
     path = example_paths()[digit]
     assert Path(path).name == f"{digit}.png"
-    label, verdict, _ = app.read_drawing(np.asarray(Image.open(path)))
+    label, verdict, _, _ = app.draw.read(np.asarray(Image.open(path)))
     assert label.value["label"] == str(digit), verdict
 
 
@@ -80,7 +89,7 @@ def test_the_examples_are_what_the_script_draws():
 
 @pytest.fixture(scope="module")
 def url():
-    with serving(app.demo) as served:
+    with serving(app.demo, **app.LAUNCH_OPTIONS) as served:
         yield served
 
 
@@ -109,7 +118,7 @@ def transparent_four() -> Image.Image:
 
 def test_api_reads_a_drawn_digit(client, tmp_path):
     answer = client.predict(handle_file(saved(tmp_path, four(), "four.png")), api_name="/predict")
-    assert answer["blank"] is False
+    assert answer["blank"] is False and answer["unsure"] is False
     assert [entry["digit"] for entry in answer["top3"]][0] == 4 and len(answer["top3"]) == 3
     probabilities = [entry["probability"] for entry in answer["top3"]]
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-6
@@ -137,7 +146,7 @@ def test_api_reads_odd_image_modes_and_sizes(client, tmp_path, make):
     lambda tmp: saved(tmp, Image.new("L", (8000, 8000), 255), "huge-white.png"),
 ], ids=["1x1", "1x1-black", "all-transparent", "8000x8000-white"])
 def test_api_gives_the_blank_answer_when_there_is_no_digit(client, tmp_path, make):
-    assert client.predict(handle_file(make(tmp_path)), api_name="/predict") == {"blank": True, "top3": []}
+    assert client.predict(handle_file(make(tmp_path)), api_name="/predict") == {"blank": True, "unsure": False, "top3": []}
 
 
 def written(tmp_path, name: str, data: bytes) -> str:
@@ -157,7 +166,7 @@ def truncated_png(tmp_path) -> str:
 ], ids=["not-an-image", "truncated-png", "empty-file"])
 def test_api_refuses_unreadable_files_with_a_clear_error(client, tmp_path, make):
     path = make(tmp_path)
-    with pytest.raises(AppError, match="is not a readable image") as error:
+    with pytest.raises(AppError, match="not a readable image") as error:
         client.predict(handle_file(path), api_name="/predict")
     assert "/tmp/" not in str(error.value)  # names the file as sent, not where the server keeps it
     # ... and the server keeps answering
@@ -177,8 +186,41 @@ def test_api_serves_20_concurrent_clients_without_errors(url, tmp_path):
     assert answers == [4] * 20 * requests_each
 
 
-def test_the_only_public_endpoint_is_predict(client):
-    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/predict"]
+def test_the_public_endpoints_are_predict_and_compare(client):
+    assert sorted(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/compare", "/predict"]
+
+
+def test_api_compare_gives_every_network_each_way(client, tmp_path):
+    # small, in a corner: the MNIST recipe still reads it, the whole canvas squeezed to 28x28 does not
+    small_four = saved(tmp_path, Image.fromarray(drawn_four(height=70, centre=(60, 60))), "small-four.png")
+    answer = client.predict(handle_file(small_four), api_name="/compare")
+    assert set(answer) == set(app.classifiers) and {"cnn", "mlp"} <= set(answer)
+    for name, ways in answer.items():
+        assert set(ways) == {"mnist", "naive"}
+        for way in ways.values():
+            assert way["blank"] is False and len(way["top3"]) == 3 and isinstance(way["unsure"], bool)
+        assert ways["mnist"]["top3"][0]["digit"] == 4, name
+    assert any(ways["naive"]["top3"][0]["digit"] != 4 for ways in answer.values())
+
+
+def test_api_compare_refuses_an_unreadable_file(client, tmp_path):
+    with pytest.raises(AppError, match="notes.png: not a readable image"):
+        client.predict(handle_file(written(tmp_path, "notes.png", b"not an image")), api_name="/compare")
+
+
+# --- serving: upload limits and the cache -----------------------------------------------------
+
+
+def test_an_upload_over_the_limit_is_refused_with_a_clear_message(url, client, tmp_path):
+    import httpx
+    limit = int(MAX_UPLOAD.removesuffix("mb")) * 1024 * 1024
+    big = tmp_path / "huge.png"
+    big.write_bytes(b"\x89PNG" + bytes(limit + 1024))
+    with open(big, "rb") as file:
+        response = httpx.post(f"{url}gradio_api/upload", files={"files": ("huge.png", file, "image/png")}, timeout=60)
+    assert response.status_code == 413
+    assert f"maximum allowed size of {limit} bytes" in response.text
+    assert client.predict(handle_file(saved(tmp_path, four(), "four.png")), api_name="/predict")["top3"][0]["digit"] == 4
 
 
 # --- without usable weights ------------------------------------------------------------------
@@ -189,13 +231,15 @@ def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, 
     """A copy of the app whose assets/cnn.pt is missing or corrupt, imported in a fresh Python."""
     for name in ("app.py", "example_digits.py"):
         shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "model", tmp_path / "model", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("model", "views", "classroom"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "assets" / "examples", tmp_path / "assets" / "examples")
     if weights is not None:
         (tmp_path / "assets" / "cnn.pt").write_bytes(weights)
     probe = ("import app, gradio as gr\n"
-             "print(app.read_drawing(None)[1])\n"
-             "try:\n    app.read_image_file('x.png')\nexcept gr.Error as error:\n    print('API:', error.message)\n")
+             "print(app.draw.read(None)[1])\n"
+             "try:\n    app.predict_file(app.reader, app.weights_problem)('x.png')\n"
+             "except gr.Error as error:\n    print('API:', error.message)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "python train.py --arch cnn" in result.stderr  # the console says it at start-up

@@ -1,4 +1,5 @@
-"""The app in a real Chromium: digits drawn with the mouse and a finger, Clear, examples, the wheel.
+"""The app in a real Chromium: digits drawn with the mouse and a finger, Clear, examples, the wheel,
+the Compare and Inside views of one drawing, and teacher links.
 
 WebGL runs in software (SwiftShader), so every pointer move and every canvas export is slow;
 the helpers wait for the app's answers rather than for fixed times.
@@ -21,7 +22,7 @@ DRAWINGS = [(3, 230, (160, 160)), (7, 110, (75, 80)), (4, 150, (215, 205))]
 
 @pytest.fixture(scope="module")
 def served():
-    with serving(app.demo) as url, chromium() as browser:
+    with serving(app.demo, **app.LAUNCH_OPTIONS) as url, chromium() as browser:
         yield browser, url
 
 
@@ -53,8 +54,6 @@ def test_reads_digits_drawn_with_the_mouse_and_clear_resets(desktop):
         assert page.locator('#top3 button.confidence-set').count() == 3
         assert (preview_source(page) or "").startswith("data:image/png;base64,")
         assert page.locator("#network-input img").bounding_box()["width"] > 100  # shown enlarged
-        if digit == DRAWINGS[-1][0]:
-            page.screenshot(path=ROOT / "assets" / "screenshot.png")
         clear(page, traffic)
         assert_cleared(page)
 
@@ -94,5 +93,77 @@ def test_draws_with_a_finger_on_a_phone(served):
         draw(page, traffic, STROKES[7], 220, (160, 160), CANVAS_SIZE, finger=True)
         assert top_digit(page) == "7"
         assert page.evaluate("window.scrollY") == 0 and image_rect(page) == before  # neither page nor drawing moved
+    finally:
+        page.context.close()
+
+
+# --- the teaching views -------------------------------------------------------------------------
+
+
+def open_view(page, traffic, title: str) -> None:
+    """Click a view's tab and wait for the view to be computed for the drawing."""
+    submitted = traffic.joins_sent
+    page.get_by_role("tab", name=title).click()
+    traffic.wait(submitted)
+
+
+def first_bar(page, label: str) -> str:
+    """The digit of a Label's top bar (its heading goes when the network is unsure; the bars stay)."""
+    return page.locator(f"{label} button.confidence-set").first.get_attribute("data-testid").split("-")[0]
+
+
+def sources(page, selector: str) -> list[str]:
+    return [image.get_attribute("src") for image in page.locator(selector).all()]
+
+
+def test_one_drawing_seen_from_every_view(desktop):
+    page, traffic = desktop
+    draw(page, traffic, STROKES[4], 110, (90, 230), CANVAS_SIZE)  # small, low left: the naive way misses it
+    assert top_digit(page) == "4"
+    page.screenshot(path=ROOT / "assets" / "screenshot.png")
+
+    open_view(page, traffic, "Compare")
+    readings = page.locator(".compare-bars")
+    assert readings.count() == len(app.classifiers) >= 2
+    for name in app.classifiers:
+        assert first_bar(page, f"#compare-{name}") == "4", name
+        assert page.locator(f"#compare-{name} button.confidence-set").count() == 3
+    recipe = sources(page, "#compare-input img")
+    page.screenshot(path=ROOT / "assets" / "screenshot_compare.png")
+    submitted = traffic.joins_sent
+    page.get_by_label("What most demos do: squeeze the whole canvas to 28×28").check()
+    traffic.wait(submitted)
+    squeezed = sources(page, "#compare-input img")
+    assert len(recipe) == len(squeezed) == 1 and recipe != squeezed  # a different 28x28 picture
+    assert any(first_bar(page, f"#compare-{name}") != "4" for name in app.classifiers)
+
+    open_view(page, traffic, "Inside")
+    assert page.locator("#way-in img.step").count() == 5
+    assert page.locator("#why img.saliency").count() == 1
+    assert page.locator("#layers img.layer").count() == 6  # the CNN: 5 convolution blocks and the output
+    assert "Convolution block 1: 32 filters" in page.locator("#layers").inner_text()
+    submitted = traffic.joins_sent
+    page.locator("#why-digit").get_by_label("7", exact=True).check()  # "why not a 7?"
+    traffic.wait(submitted)
+    assert page.locator("#why img.saliency").count() == 2 and "Why (not) a 7?" in page.locator("#why").inner_text()
+    page.screenshot(path=ROOT / "assets" / "screenshot_inside.png", full_page=True)
+
+    page.get_by_role("tab", name="Draw").click()  # nothing to compute: the bars are already there
+    assert top_digit(page) == "4"
+    clear(page, traffic)
+    assert_cleared(page)
+
+
+def test_a_teacher_link_opens_its_view_and_network(served):
+    browser, url = served
+    page, traffic = open_app(browser, url + "?view=inside&net=mlp")
+    try:
+        page.locator("#inside-net").get_by_label("MLP", exact=True).wait_for()
+        page.wait_for_function("() => document.querySelector('#inside-net input[value=\"mlp\"]')?.checked")
+        assert page.get_by_role("tab", name="Inside").get_attribute("aria-selected") == "true"
+        assert page.locator("#way-in").is_visible() and not page.locator("#top3").is_visible()
+        draw(page, traffic, STROKES[7], 200, (160, 160), CANVAS_SIZE)  # the open view follows the drawing
+        page.locator("#layers img.layer").nth(2).wait_for()
+        assert page.locator("#layers img.layer").count() == 3  # the MLP: two hidden layers and the output
     finally:
         page.context.close()
