@@ -221,6 +221,23 @@ class Store:
 
 
 
+def read_class_set(source: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """An exported class set (the zip, or the folder it was unpacked into) as MNIST-style arrays:
+    (N x 28 x 28 float32 in [0, 1], white ink on black; N int64 labels), in the order of labels.csv.
+    What `train.py --extra-data` reads."""
+    source = Path(source)
+    if source.is_dir():
+        read = lambda name: (source / name).read_bytes()  # noqa: E731 -- two readers of one shape
+    else:
+        archive = zipfile.ZipFile(source)
+        read = archive.read
+    table = list(csv.DictReader(io.StringIO(read("labels.csv").decode())))
+    images = np.zeros((len(table), 28, 28), np.float32)
+    for i, row in enumerate(table):
+        images[i] = np.asarray(Image.open(io.BytesIO(read(row["input28"]))).convert("L"), np.float32) / 255
+    return images, np.array([int(row["digit"]) for row in table], np.int64)
+
+
 # The app's one store, opened on first use so that `python app.py --class-db PATH` (which sets
 # DIGIT_CLASS_DB after the page is built) and tests (`use(tmp_path / ...)`) can choose the file.
 _shared: Store | None = None

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from classroom import store as store_module
-from classroom.store import SCHEMA_VERSION, Store, png_bytes
+from classroom.store import SCHEMA_VERSION, Store, png_bytes, read_class_set
 from tests.conftest import ROOT, drawn_four
 
 
@@ -217,3 +217,17 @@ def test_the_export_is_an_image_folder_and_a_csv(tmp_path):
     folder = torchvision.datasets.ImageFolder(tmp_path / "unzipped" / "drawings")
     assert folder.classes == ["4", "7"] and len(folder) == 3
     assert sorted(folder.classes[target] for _, target in folder.samples) == ["4", "4", "7"]
+
+
+def test_the_export_reads_back_as_mnist_style_arrays_from_the_zip_or_its_folder(tmp_path):
+    store = Store(tmp_path / "class.db")
+    for seed, digit in enumerate((3, 8, 3)):
+        label(store, digit, digit, seed=seed)
+    archive = store.export_zip(tmp_path / "class.zip")
+    with zipfile.ZipFile(archive) as opened:
+        opened.extractall(tmp_path / "unzipped")
+    for source in (archive, tmp_path / "unzipped"):
+        images, labels = read_class_set(source)
+        assert images.shape == (3, 28, 28) and images.dtype == np.float32 and labels.tolist() == [3, 8, 3]
+        # the stored input, to within the 8 bits of a PNG
+        assert np.abs(images - np.stack([row.image28 for row in store.rows()])).max() <= 0.5 / 255 + 1e-6
