@@ -443,9 +443,10 @@ def main(argv=None) -> dict:
                 misses.append(case.name)
     total = sum(table.values())
     print(f"\n{total} cases, {total - len(misses)} as expected, {len(misses)} not ({args.arch})\n")
-    print(f"{'expected':<18}{'answered':<10}{'cases':>7}  right")
+    print(f"{'expected':<18}{'answered':<22}{'cases':>6}  as expected")
     for (expected, kind, right), count in sorted(table.items()):
-        print(f"{('digit (the right one)' if expected == 'digit' and right else expected):<18}{kind:<10}{count:>7}  {'yes' if right else 'NO'}")
+        answered = {"digit": "that digit" if right else "a digit", "unsure": "not sure"}.get(kind, kind)
+        print(f"{expected:<18}{answered:<22}{count:>6}  {'yes' if right else 'NO'}")
     return {"cases": total, "misses": misses, "table": dict(table)}
 
 
