@@ -1,0 +1,244 @@
+"""Teach the live CNN a class's handwriting, in front of the class, in well under a minute.
+
+    >>> from model.finetune import teach
+    >>> report = teach(store.rows(), progress=gr.Progress())   # fine-tune, then swap in for everyone
+    >>> report["held_out_before"], report["held_out_after"], report["mnist_after"], report["seconds"]
+
+The recipe, top to bottom:
+
+1. Split the class's labelled drawings by drawing into a part to learn from and a held-out
+   part that is never trained on. The split hashes each drawing's id, so a drawing held out
+   once stays held out in every later fine-tune: the "before/after" on the board stays honest
+   even when the teacher fine-tunes again from an already fine-tuned network.
+2. Fine-tune a copy of the live network for a fixed number of steps. Every batch mixes the
+   class's drawings with MNIST digits from the shipped replay set (model/replay.py), both
+   through train.py's augmentation, so the network learns the class without forgetting MNIST.
+3. Measure the held-out part before and after, and MNIST's test set after.
+
+`finetune_weights` is the only part that needs an accelerator: picklable arrays and a state
+dict in, a state dict of CPU tensors out, device picked inside, so that a ZeroGPU Space can
+run it under `@spaces.GPU` in a forked worker (teach's `trainer`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import time
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from augment import add_continental_strokes, augment
+from model import live as live_networks, registry
+from model.classifier import Classifier
+from model.replay import Digits, mnist_test_set, replay_digits
+
+Progress = Callable[..., object]  # called as progress(fraction, "text"); gr.Progress fits
+
+# Chosen on a split of the bench's training half (`python -m bench.finetune --tune`), never on
+# its held-out half; see the README's fine-tuning section for the figures.
+STEPS = 150  # optimisation steps, whatever the class's size: the time is what a lesson can wait
+CLASS_BATCH = 32  # class drawings per step
+REPLAY_BATCH = 32  # MNIST digits per step: as many as drawings, so MNIST is not forgotten
+LR = 3e-4  # AdamW peak; a tenth of train.py's, since the network already reads MNIST
+WARMUP = 0.1  # share of the steps spent ramping the learning rate up
+HELD_OUT_SHARE = 0.25  # of the class's drawings, kept out of fine-tuning to measure it
+MIN_DRAWINGS = 10  # fewer than this and the held-out part says nothing
+
+
+def held_out_mask(ids: Iterable, share: float = HELD_OUT_SHARE) -> np.ndarray:
+    """True for the drawings kept out of fine-tuning: a stable hash of each id, not a random draw.
+
+    The same id lands on the same side on every call, in every process (Python's own hash()
+    of a str changes between processes, sha256 does not).
+    """
+    def bucket(drawing_id) -> float:
+        digest = hashlib.sha256(str(drawing_id).encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return np.array([bucket(i) < share for i in ids], dtype=bool)
+
+
+def steps_schedule(step: int, steps: int) -> float:
+    """Learning-rate factor: a linear warm-up, then a cosine down to zero."""
+    warmup = max(1, round(WARMUP * steps))
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def finetune_weights(
+    state_dict: dict,
+    metadata: dict,
+    images: np.ndarray,
+    labels: np.ndarray,
+    replay_images: np.ndarray,
+    replay_labels: np.ndarray,
+    *,
+    steps: int = STEPS,
+    lr: float = LR,
+    class_batch: int = CLASS_BATCH,
+    replay_batch: int = REPLAY_BATCH,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, torch.Tensor]:
+    """Fine-tune the network of `state_dict` on drawings plus replay; return its new weights on the CPU.
+
+    images: N x 28 x 28 float32 in [0, 1], ink = 1 (to_mnist's output); replay_images: uint8 MNIST.
+    Runs on CUDA when there is one. Deterministic on the CPU for a given seed.
+    """
+    device = pick_device()
+    torch.manual_seed(seed)  # dropout
+    generator = torch.Generator().manual_seed(seed)  # batches and augmentation, drawn on the CPU
+    network = registry.network(metadata["arch"]).build(**metadata["arch_kwargs"])
+    network.load_state_dict(state_dict)
+    network.to(device, memory_format=torch.channels_last).train()
+    # BatchNorm keeps the statistics it learned on all of MNIST: a few hundred steps of small
+    # mixed batches would only make them noisier. Its scale and shift still learn.
+    for module in network.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eval()
+    optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: steps_schedule(step, steps))
+
+    drawings = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
+    drawn_labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    replay = torch.from_numpy(np.ascontiguousarray(replay_images)).unsqueeze(1)
+    replay_targets = torch.as_tensor(np.asarray(replay_labels), dtype=torch.long)
+    mean, std = float(metadata["mean"]), float(metadata["std"])
+
+    for step in range(steps):
+        pick = torch.randint(len(drawings), (class_batch,), generator=generator)
+        again = torch.randint(len(replay), (replay_batch,), generator=generator)
+        mnist = replay[again].float().div_(255)
+        mnist = add_continental_strokes(mnist, replay_targets[again], generator)  # as train.py trains
+        batch = augment(torch.cat([drawings[pick], mnist]), generator)
+        target = torch.cat([drawn_labels[pick], replay_targets[again]])
+        batch = ((batch - mean) / std).to(device, memory_format=torch.channels_last)
+        loss = F.cross_entropy(network(batch), target.to(device), label_smoothing=0.05)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if progress is not None and (step % 10 == 9 or step == steps - 1):
+            progress((step + 1) / steps, f"fine-tuning: step {step + 1} of {steps}")
+    return {key: value.detach().cpu() for key, value in network.state_dict().items()}
+
+
+def gpu_trainer(decorate: Callable[[Callable], Callable]) -> Callable[..., dict]:
+    """finetune_weights under `decorate` (on a ZeroGPU Space: spaces.GPU(duration=...)), for teach(trainer=...).
+
+    ZeroGPU runs the decorated function in a forked worker and pickles its arguments into it;
+    a progress callback (a closure over the page's gr.Progress) cannot be pickled, so it stays
+    on this side: the bar says the GPU is at work, and moves on when the weights come back.
+    """
+    on_gpu = decorate(finetune_weights)
+
+    def trainer(*args, progress: Progress | None = None, **kwargs) -> dict:
+        if progress is not None:
+            progress(0.0, "fine-tuning on the GPU")
+        weights = on_gpu(*args, **kwargs)
+        if progress is not None:
+            progress(1.0, "fine-tuned on the GPU")
+        return weights
+
+    return trainer
+
+
+def accuracy(classifier: Classifier, images: np.ndarray, labels: np.ndarray, batch: int = 1000) -> float:
+    """Share of `images` (N x 28 x 28 in [0, 1]) read as their label."""
+    if len(images) == 0:
+        return float("nan")
+    predicted = np.concatenate([classifier.probabilities(images[i : i + batch]).argmax(1) for i in range(0, len(images), batch)])
+    return float((predicted == np.asarray(labels)).mean())
+
+
+def finetune(
+    classifier: Classifier,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    replay: Digits | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    trainer: Callable[..., dict] | None = None,
+    **settings,
+) -> Classifier:
+    """A new Classifier: `classifier`'s network fine-tuned on `images` with MNIST replay.
+
+    `settings` (steps, lr, class_batch, replay_batch) override the module's defaults.
+    The given classifier is left untouched (readers may be using it). `trainer` runs the
+    training: finetune_weights by default; on a ZeroGPU Space, app.py passes the same
+    function under @spaces.GPU, which runs it on the GPU in a forked worker.
+    """
+    replay = replay if replay is not None else replay_digits()
+    network = classifier.network
+    state = {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
+    new_state = (trainer or finetune_weights)(state, classifier.metadata, images, labels, replay.images, replay.labels,
+                                  seed=seed, progress=progress, **settings)
+    metadata = copy.deepcopy(classifier.metadata)
+    new_network = classifier.spec.build(**metadata["arch_kwargs"])
+    new_network.load_state_dict(new_state)
+    return Classifier(new_network, metadata, classifier.spec, gate=classifier.gate)
+
+
+def teach(rows, progress: Progress | None = None, live=None, *, trainer: Callable[..., dict] | None = None,
+          seed: int = 0, **settings) -> dict:
+    """Fine-tune the live network on a class's labelled drawings and make it live for everyone.
+
+    rows: objects with `.id`, `.digit` (the label) and `.image28` (to_mnist's 28x28 output),
+    as classroom.store.Store.rows() gives them. Returns the figures the board shows.
+    `trainer` and `settings` as for finetune(). Raises ValueError (too few drawings) or
+    model.live.LiveBusy (a change already running).
+    """
+    holder = live if live is not None else live_networks.default()
+    rows = list(rows)
+    if len(rows) < MIN_DRAWINGS:
+        raise ValueError(f"Fine-tuning needs at least {MIN_DRAWINGS} labelled drawings; the class has {len(rows)} so far.")
+    with holder.changing():
+        started = time.perf_counter()
+        report_progress = progress or (lambda *args, **kwargs: None)
+        report_progress(0.0, "splitting the class's drawings")
+        images = np.stack([np.asarray(row.image28, dtype=np.float32) for row in rows])
+        labels = np.array([int(row.digit) for row in rows])
+        held = held_out_mask([row.id for row in rows])
+        if held.all() or not held.any():  # a tiny class can hash to one side; keep both non-empty
+            held = np.zeros(len(rows), dtype=bool)
+            held[:: max(2, round(1 / HELD_OUT_SHARE))] = True
+        before = holder.current()
+        before_accuracy = accuracy(before.classifier, images[held], labels[held])
+
+        def training_progress(fraction, text=None):
+            report_progress(0.05 + 0.8 * fraction, text)
+
+        new = finetune(before.classifier, images[~held], labels[~held], seed=seed, progress=training_progress,
+                       trainer=trainer, **settings)
+        report_progress(0.9, "measuring: held-out drawings and MNIST")
+        after_accuracy = accuracy(new, images[held], labels[held])
+        mnist = mnist_test_set()
+        mnist_after = accuracy(new, mnist.floats(), mnist.labels)
+        seconds = time.perf_counter() - started
+        report = {
+            "held_out": int(held.sum()),
+            "trained_on": int((~held).sum()),
+            "held_out_before": before_accuracy,
+            "held_out_after": after_accuracy,
+            "mnist_after": mnist_after,
+            "mnist_test": mnist.source,
+            "seconds": round(seconds, 1),
+            "from_version": before.version,
+            "steps": settings.get("steps", STEPS),
+            "seed": seed,
+        }
+        metadata = {**new.metadata, "test_accuracy": mnist_after, "test_set": mnist.source, "finetuned": report}
+        now = holder.swap(new.network, metadata)
+        report_progress(1.0, "the new network is live")
+    return {**report, "version": now.version}

@@ -1,0 +1,119 @@
+"""Fine-tuning on a class: it learns the class's drawings, keeps the held-out ones out, swaps in, reverts."""
+
+import pickle
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from model import load_classifier
+from model.finetune import accuracy, finetune, finetune_weights, gpu_trainer, held_out_mask, teach
+from model.live import SHIPPED, Live
+from model.replay import replay_digits
+
+# Small settings: the tests check that the recipe works, the bench measures how well.
+QUICK = {"steps": 40, "class_batch": 16, "replay_batch": 16, "lr": 1e-3}
+
+
+@pytest.fixture(scope="module")
+def sideways_class():
+    """A class that writes its digits lying on their side: MNIST digits turned a quarter.
+
+    The shipped network reads few of them right, so learning them is plain to see.
+    """
+    digits = replay_digits()
+    index = np.arange(0, len(digits.labels), 50)[:60]  # 60 digits, all ten kinds
+    images = np.rot90(digits.floats()[index], 1, axes=(1, 2)).copy()
+    return images, digits.labels[index]
+
+
+def test_the_held_out_split_is_by_drawing_and_stable():
+    ids = list(range(2000))
+    held = held_out_mask(ids)
+    assert 0.2 < held.mean() < 0.3
+    # The same drawing lands on the same side whatever else is in the class, in any order.
+    assert np.array_equal(held_out_mask(ids[::-1])[::-1], held)
+    assert np.array_equal(held_out_mask(ids[:100]), held[:100])
+    assert np.array_equal(held_out_mask([str(i) for i in ids[:100]]), held[:100])
+
+
+def test_fine_tuning_learns_its_own_drawings_and_leaves_the_original_alone(sideways_class):
+    images, labels = sideways_class
+    shipped = load_classifier()
+    original_answers = shipped.probabilities(images)
+    before = accuracy(shipped, images, labels)
+    steps_seen = []
+    tuned = finetune(shipped, images, labels, progress=lambda fraction, text: steps_seen.append(fraction), **QUICK)
+    after = accuracy(tuned, images, labels)
+    assert after >= before + 0.2, (before, after)
+    assert steps_seen and steps_seen[-1] == 1.0 and steps_seen == sorted(steps_seen)
+    assert np.array_equal(shipped.probabilities(images), original_answers)  # readers of the old one are unaffected
+    assert tuned.spec == shipped.spec and tuned.metadata["arch_kwargs"] == shipped.metadata["arch_kwargs"]
+
+
+def test_the_training_step_takes_and_returns_plain_picklable_values(sideways_class):
+    """What ZeroGPU needs of a @spaces.GPU function: it runs in a forked worker, so its inputs
+    and outputs are pickled; it returns CPU tensors, not a live module."""
+    images, labels = sideways_class
+    shipped = load_classifier()
+    replay = replay_digits()
+    state = {k: v.clone() for k, v in shipped.network.state_dict().items()}
+    arguments = (state, shipped.metadata, images[:20], labels[:20], replay.images, replay.labels)
+    arguments = pickle.loads(pickle.dumps(arguments))
+    new_state = finetune_weights(*arguments, steps=3, class_batch=8, replay_batch=8)
+    new_state = pickle.loads(pickle.dumps(new_state))
+    assert new_state.keys() == state.keys()
+    assert all(tensor.device.type == "cpu" for tensor in new_state.values())
+    assert any(not torch.equal(new_state[k], state[k]) for k in state)
+    # The same seed gives the same weights: a lesson can be replayed.
+    again = finetune_weights(*arguments, steps=3, class_batch=8, replay_batch=8)
+    assert all(torch.equal(again[k], new_state[k]) for k in state)
+
+
+def across_a_process_boundary(function):
+    """What spaces.GPU does to the arguments on a ZeroGPU Space: pickles them into a forked worker
+    (and the result back). Unpicklable arguments fail here as they would there."""
+    def worker(*args, **kwargs):
+        args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
+        return pickle.loads(pickle.dumps(function(*args, **kwargs)))
+    return worker
+
+
+def test_teach_runs_through_a_gpu_trainer_whose_arguments_are_pickled(sideways_class, tmp_path):
+    images, labels = sideways_class
+    rows = [SimpleNamespace(id=i, digit=int(label), image28=image) for i, (image, label) in enumerate(zip(images[:20], labels[:20]))]
+    texts = []
+    report = teach(rows, progress=lambda fraction, text=None: texts.append(text), live=Live(tmp_path),
+                   trainer=gpu_trainer(across_a_process_boundary), steps=3, class_batch=8, replay_batch=8)
+    assert report["version"] != SHIPPED
+    assert "fine-tuning on the GPU" in texts
+
+
+def test_teach_swaps_in_for_everyone_reports_honestly_and_revert_restores(sideways_class, tmp_path):
+    images, labels = sideways_class
+    rows = [SimpleNamespace(id=1000 + i, digit=int(label), image28=image) for i, (image, label) in enumerate(zip(images, labels))]
+    live = Live(tmp_path)
+    shipped_answers = live.current().classifier.probabilities(images)
+    texts = []
+    report = teach(rows, progress=lambda fraction, text=None: texts.append(text), live=live, **QUICK)
+
+    held = held_out_mask([row.id for row in rows])
+    assert report["held_out"] == held.sum() and report["trained_on"] == (~held).sum()
+    assert report["held_out_before"] == accuracy(load_classifier(), images[held], labels[held])
+    assert report["held_out_after"] == accuracy(live.current().classifier, images[held], labels[held])
+    assert 0 <= report["mnist_after"] <= 1 and "MNIST test" in report["mnist_test"]
+    assert report["seconds"] > 0 and report["from_version"] == SHIPPED
+    assert live.current().version == report["version"] != SHIPPED
+    assert live.current().metadata["finetuned"]["held_out"] == report["held_out"]
+    assert texts[-1] == "the new network is live"
+
+    live.revert()
+    assert live.current().version == SHIPPED
+    assert np.array_equal(live.current().classifier.probabilities(images), shipped_answers)
+
+
+def test_too_few_drawings_get_a_clear_message(tmp_path):
+    rows = [SimpleNamespace(id=i, digit=1, image28=np.zeros((28, 28), np.float32)) for i in range(3)]
+    with pytest.raises(ValueError, match="at least 10 labelled drawings; the class has 3"):
+        teach(rows, live=Live(tmp_path))
