@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -38,6 +39,8 @@ from model.weights import WeightsError, save_weights, write_atomically
 POINTER = "live.json"
 SHIPPED = "shipped"  # the version name of the network in assets/
 KEEP = 5  # fine-tuned weight files kept in the folder (the live one always among them)
+
+log = logging.getLogger(__name__)
 
 
 class LiveBusy(RuntimeError):
@@ -126,7 +129,7 @@ class Live:
         """The network the pointer names; the shipped one when there is none or it cannot be read.
 
         A damaged pointer or weights file must not keep the app from starting in front of a
-        class: it says so on the console and serves the shipped network.
+        class: it logs a warning and serves the shipped network.
         """
         pointer = self.folder / POINTER
         if pointer.is_file():
@@ -137,7 +140,7 @@ class Live:
                     path = self.folder / Path(filename).name  # only ever a file in this folder
                     return self._load(path, version)
             except (OSError, ValueError, KeyError, TypeError, WeightsError) as error:
-                print(f"model.live: cannot restore the live network from {pointer} ({error}); serving the shipped one")
+                log.warning("Cannot restore the live network from %s (%s); serving the shipped one", pointer, error)
         return self._load(self.shipped, SHIPPED)
 
     def _prune(self) -> None:

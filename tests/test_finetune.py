@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model import load_classifier
-from model.finetune import accuracy, finetune, finetune_weights, gpu_trainer, held_out_mask, teach
+from model.finetune import accuracy, finetune, finetune_weights, held_out_mask, teach
 from model.live import SHIPPED, Live
 from model.replay import replay_digits
 
@@ -69,25 +69,6 @@ def test_the_training_step_takes_and_returns_plain_picklable_values(sideways_cla
     # The same seed gives the same weights: a lesson can be replayed.
     again = finetune_weights(*arguments, steps=3, class_batch=8, replay_batch=8)
     assert all(torch.equal(again[k], new_state[k]) for k in state)
-
-
-def across_a_process_boundary(function):
-    """What spaces.GPU does to the arguments on a ZeroGPU Space: pickles them into a forked worker
-    (and the result back). Unpicklable arguments fail here as they would there."""
-    def worker(*args, **kwargs):
-        args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
-        return pickle.loads(pickle.dumps(function(*args, **kwargs)))
-    return worker
-
-
-def test_teach_runs_through_a_gpu_trainer_whose_arguments_are_pickled(sideways_class, tmp_path):
-    images, labels = sideways_class
-    rows = [SimpleNamespace(id=i, digit=int(label), image28=image) for i, (image, label) in enumerate(zip(images[:20], labels[:20]))]
-    texts = []
-    report = teach(rows, progress=lambda fraction, text=None: texts.append(text), live=Live(tmp_path),
-                   trainer=gpu_trainer(across_a_process_boundary), steps=3, class_batch=8, replay_batch=8)
-    assert report["version"] != SHIPPED
-    assert "fine-tuning on the GPU" in texts
 
 
 def test_teach_swaps_in_for_everyone_reports_honestly_and_revert_restores(sideways_class, tmp_path):
