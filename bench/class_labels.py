@@ -14,7 +14,6 @@ be there.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import signal
 import socket
@@ -36,7 +35,6 @@ from model.canvas import draw_like_a_person
 from model.paths import ROOT
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-print = functools.partial(print, flush=True)  # noqa: A001 -- figures appear as they come, also in a log file
 
 
 def free_port() -> int:
@@ -129,6 +127,7 @@ def main() -> None:
                         help="seconds into phase 2 when the server gets SIGKILL (default: half of --seconds)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the drawings and the students' timing")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as they come, also in a log file
 
     with tempfile.TemporaryDirectory(prefix="class-bench-") as folder:
         folder = Path(folder)
