@@ -259,6 +259,11 @@ def cases() -> list[Case]:
     add("800 x 800 float64 8", "sizes", "digit 8", lambda _: grey(8, side=800).astype(np.float64) / 255)
     add("2500 x 2500 RGBA 6", "sizes", "digit 6", lambda _: np.asarray(Image.fromarray(grey(6, side=2500)).convert("RGBA")))
 
+    # --- dust around a digit ---------------------------------------------------------------------
+    for digit, side, height, specks in ((4, 1200, 300, 3), (7, 2000, 120, 12), (2, 800, 200, 1), (9, 1600, 250, 30)):
+        add(f"{digit} with {specks} specks of dust on a {side} px canvas", "specks", f"digit {digit}",
+            lambda _, d=digit, s=side, h=height, n=specks: dusty(d, s, h, n))
+
     # --- EXIF orientation (a phone photo stored sideways) ----------------------------------------
     for digit, fmt in ((7, "JPEG"), (4, "JPEG"), (2, "PNG")):
         upright = Image.fromarray(grey(digit))
@@ -376,6 +381,17 @@ def small_on_big(digit: int, side: int, height: int) -> np.ndarray:
     patch = 2 * height
     top, left = side // 3, side // 2
     canvas[top : top + patch, left : left + patch] = draw_strokes(STROKES[digit], height, (patch / 2, patch / 2), patch, max(1.0, height / 14))
+    return canvas
+
+
+def dusty(digit: int, side: int, height: int, specks: int) -> np.ndarray:
+    """A digit in the middle of a big scan, with specks of dust (1-3 px) scattered far from it."""
+    canvas = small_on_big(digit, side, height)
+    rng = np.random.default_rng(side + specks)
+    for _ in range(specks):
+        row, col = rng.integers(0, side // 5, 2) + rng.integers(0, 2, 2) * (side - side // 5 - 3)
+        size = int(rng.integers(1, 4))
+        canvas[row : row + size, col : col + size] = 0
     return canvas
 
 

@@ -52,6 +52,9 @@ MIN_EXTENT_IN_STROKES = 2.5
 # than MIN_INK_PIXELS ink pixels are no drawing at all.
 MIN_BOX_FILL = 0.003
 MIN_INK_PIXELS = 4
+# Ink filling less than this share of its box may be a digit with dust around it: pieces of
+# ink holding under SPECK_SHARE of all the ink are then left out of the box.
+SPARSE_BOX_FILL, SPECK_SHARE = 0.05, 0.03
 
 # The background (paper) is estimated on a copy at most this many px on its longer side, with
 # a closing (max, then min filter for light paper) over (2 BACKGROUND_RADIUS + 1) cells: strokes
@@ -576,9 +579,50 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
             return None
     rows, cols = np.flatnonzero(rows), np.flatnonzero(cols)
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    if np.count_nonzero(mask[box]) < SPARSE_BOX_FILL * mask[box].size:
+        # Sparse ink: a digit with dust around it, or only dust. Judge the box without specks.
+        kept = without_specks(mask)
+        rows, cols = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     if np.count_nonzero(mask[box]) < max(MIN_INK_PIXELS, MIN_BOX_FILL * mask[box].size):
         return None
     return ink[box].astype(np.float32) / 255 if ink.dtype == np.uint8 else ink[box].astype(np.float32)
+
+
+def without_specks(mask: np.ndarray) -> np.ndarray:
+    """The ink mask without specks: pieces of ink holding under SPECK_SHARE of all the ink.
+
+    Pieces are found on a grid of at most 64 x 64 cells (8-connected), so strokes a cell
+    apart count as one piece and the search stays small. A digit's own pieces (the bar of a
+    5 drawn apart) each hold far more than a speck of dust does.
+    """
+    cell = -(-max(mask.shape) // 64)
+    height, width = -(-mask.shape[0] // cell), -(-mask.shape[1] // cell)
+    padded = np.zeros((height * cell, width * cell), bool)
+    padded[: mask.shape[0], : mask.shape[1]] = mask
+    mass = padded.reshape(height, cell, width, cell).sum(axis=(1, 3))
+    # Labelling on at most 64 x 64 cells: a flood fill here is fast enough, and scipy.ndimage
+    # would be a dependency for this one call.
+    labels = np.zeros(mass.shape, np.int32)
+    pieces = [0]
+    for start in zip(*np.nonzero(mass)):
+        if labels[start]:
+            continue
+        pieces.append(0)
+        labels[start] = len(pieces) - 1
+        stack = [start]
+        while stack:
+            row, col = stack.pop()
+            pieces[-1] += int(mass[row, col])
+            for r in range(max(0, row - 1), min(height, row + 2)):
+                for c in range(max(0, col - 1), min(width, col + 2)):
+                    if mass[r, c] and not labels[r, c]:
+                        labels[r, c] = len(pieces) - 1
+                        stack.append((r, c))
+    keep = np.array(pieces) >= SPECK_SHARE * sum(pieces)
+    keep[0] = False
+    cells = np.repeat(np.repeat(keep[labels], cell, axis=0), cell, axis=1)
+    return mask & cells[: mask.shape[0], : mask.shape[1]]
 
 
 def tight_crop(ink: np.ndarray) -> np.ndarray | None:
