@@ -37,6 +37,7 @@ from model import load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes
 from model.paths import ASSETS
 from model.preprocess import UnreadableImage
+from model.registry import DEFAULT, NETWORKS
 
 BLANK_OR_UNSURE = "blank or unsure"
 ERROR = "error"
@@ -438,7 +439,7 @@ def as_expected(expected: str, actual: str) -> bool:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arch", default="cnn", help="shipped network to read with (default: cnn)")
+    parser.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped network to read with (default: {DEFAULT})")
     parser.add_argument("--list", action="store_true", help="print every case with its outcome")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default: 1; one small picture at a time gains nothing from more)")

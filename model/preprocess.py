@@ -72,6 +72,10 @@ COLOUR_SPREAD, COLOUR_SHARE = 0.2, 1e-3
 # FRAME_BAND of that side and covering at least FRAME_COVER of its length.
 FRAME_BAND, FRAME_COVER, FRAME_SIDES = 0.15, 0.7, 3
 
+# A picture narrower than this (on its shorter side) cannot show a digit: scaled up, whatever
+# a 5000 x 2 strip holds becomes a straight line, which is a "1" to the network.
+MIN_SIDE = 8
+
 # Pictures larger than this (on their longer side) are shrunk first: a digit needs no more,
 # and a 6000x6000 photo would otherwise cost half a gigabyte of floats.
 MAX_SIDE = 2048
@@ -299,7 +303,7 @@ def ink_map(image) -> np.ndarray | None:
     alpha channel the drawing.
     """
     pixels = read_pixels(image)
-    if pixels is None:
+    if pixels is None or min(pixels.shape[:2]) < MIN_SIDE:
         return None
     pixels = shrink(pixels, MAX_SIDE)
     if pixels.ndim == 3 and pixels.shape[2] in (2, 4):

@@ -144,11 +144,17 @@ def close_to_reference(image28) -> bool:
 
 
 @pytest.mark.parametrize("shape, dtype", [((1, 4096), np.uint16), ((3000, 1), np.float32), ((1, 5000), np.float64),
-                                          ((2, 9000), np.uint8), ((7000, 3, 3), np.float32)])
+                                          ((2, 9000), np.uint8), ((7000, 3, 3), np.float32), ((9000, 8), np.float32),
+                                          ((8, 5000), np.uint16), ((12, 7000, 4), np.uint8)])
 def test_tall_and_wide_pictures_never_crash(shape, dtype):
-    pixels = np.random.default_rng(0).random(shape).astype(dtype)
+    pixels = (np.random.default_rng(0).random(shape) * (255 if dtype != np.float32 else 1)).astype(dtype)
     to_mnist(pixels)  # blank or a guess, never an IndexError
     assert min(shrink(pixels, 2048).shape[:2]) >= 1
+
+
+def test_a_strip_too_narrow_to_show_a_digit_is_blank():
+    noise = np.random.default_rng(2).integers(0, 256, (5000, 2), dtype=np.uint8)
+    assert to_mnist(noise) is None and to_mnist(noise.T) is None
 
 
 def test_alpha_is_the_drawing_only_when_the_picture_shows_nothing_on_white():
