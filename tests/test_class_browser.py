@@ -57,7 +57,7 @@ def say(page, traffic, button: str, given: int) -> None:
     page.locator(button).tap()
     page.locator("#label-counter").get_by_text(f"You gave {given} digit").wait_for()
     page.locator("#label-reading").get_by_text("Draw a digit").wait_for()
-    traffic.wait(submitted)
+    traffic.wait(submitted, timeout=180)  # the save, the Clear it clicks, and the reading of the empty pad
     page.locator('#pad button[aria-label="Brush"].highlight').wait_for()
 
 
