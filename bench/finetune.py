@@ -13,6 +13,7 @@ model/finetune.py with its default settings:
 
     python -m bench.finetune                  # the figures in the README
     python -m bench.finetune --tune           # how the settings were chosen: on the training half only
+    python -m bench.finetune --class-only     # only the click's time for a class of 300 (draws only those)
 
 --tune splits the TRAINING half again (half of each writer's training drawings to fine-tune
 on, the other half to score) and tries a few settings there; the held-out half plays no part.
@@ -103,12 +104,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--strokes", type=Path, default=SHARED_STROKES, help="folder of pen-stroke .jsonl files")
     parser.add_argument("--seed", type=int, default=0, help="seed for the drawings' sizes and places and for the halves (default: 0)")
     parser.add_argument("--tune", action="store_true", help="compare settings on a split of the training half instead")
+    parser.add_argument("--class-only", action="store_true", help=f"only time the whole click for a class of {CLASS_OF} (quick to rerun on a quiet machine)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
     digits = load_strokes(args.strokes)
     if not digits:
         raise SystemExit(f"no pen strokes found in {args.strokes}")
+    if args.class_only:
+        chosen = np.random.default_rng(args.seed).choice(len(digits), CLASS_OF, replace=False)
+        digits = [digits[i] for i in chosen]
     print(f"torch threads: {torch.get_num_threads()}; drawing {len(digits)} digits on the app's canvas ...", flush=True)
     images, labels, writers = draw_class(digits, args.seed)
     shipped = load_classifier()
@@ -116,7 +121,13 @@ def main(argv=None) -> dict:
     train = half_of_each_writer(writers, args.seed)
     print(f"{len(images)} drawings by {len(set(writers))} writers; MNIST after on the {mnist.source}", flush=True)
 
-    if args.tune:
+    if args.class_only:
+        click = time_a_class_click(images, labels, len(images), args.seed)
+        report = {"threads": torch.get_num_threads(), "class_of_300": click}
+        print(f"a class of {len(images)}: the whole click {click['wall_seconds']:.1f} s wall, {click['cpu_seconds']:.1f} s of CPU "
+              f"on {torch.get_num_threads()} thread(s); held out {click['held_out_before']:.2%} -> {click['held_out_after']:.2%}, "
+              f"MNIST {click['mnist_after']:.2%} (floor {FLOOR_SECONDS:.0f} s)")
+    elif args.tune:
         inner = np.zeros(len(images), dtype=bool)
         inner[np.flatnonzero(train)[half_of_each_writer(writers[train], args.seed + 1)]] = True
         score = train & ~inner
