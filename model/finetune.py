@@ -48,6 +48,9 @@ LR = 1e-3  # AdamW peak, a quarter of train.py's: on the tuning split it learnt 
 WARMUP = 0.1  # share of the steps spent ramping the learning rate up
 HELD_OUT_SHARE = 0.25  # of the class's drawings, kept out of fine-tuning to measure it
 MIN_DRAWINGS = 10  # fewer than this and the held-out part says nothing
+# A fine-tuned network that reads MNIST's test digits worse than this is not swapped in: the
+# class's gain must not cost everyone else their digits (the shipped CNN reads 99.7 %).
+MNIST_FLOOR = 0.995
 
 
 def held_out_mask(ids: Iterable, share: float = HELD_OUT_SHARE) -> np.ndarray:
@@ -171,13 +174,14 @@ def finetune(
 
 
 def teach(rows, progress: Progress | None = None, live=None, *, trainer: Callable[..., dict] | None = None,
-          seed: int = 0, **settings) -> dict:
+          seed: int = 0, mnist_floor: float = MNIST_FLOOR, **settings) -> dict:
     """Fine-tune the live network on a class's labelled drawings and make it live for everyone.
 
     rows: objects with `.id`, `.digit` (the label) and `.image28` (to_mnist's 28x28 output),
     as classroom.store.Store.rows() gives them. Returns the figures the board shows.
-    `trainer` and `settings` as for finetune(). Raises ValueError (too few drawings) or
-    model.live.LiveBusy (a change already running).
+    `trainer` and `settings` as for finetune(). A network under `mnist_floor` on MNIST's test
+    digits stays unused ("swapped": False, "note" says why). Raises ValueError (too few drawings)
+    or model.live.LiveBusy (a change already running).
     """
     holder = live if live is not None else live_networks.default()
     rows = list(rows)
@@ -218,7 +222,12 @@ def teach(rows, progress: Progress | None = None, live=None, *, trainer: Callabl
             "steps": settings.get("steps", STEPS),
             "seed": seed,
         }
+        if mnist_after < mnist_floor:
+            report_progress(1.0, "kept the network it had: the new one forgot too much MNIST")
+            return {**report, "swapped": False, "version": before.version,
+                    "note": f"Not swapped in: it read {mnist_after:.2%} of MNIST's test digits, under the "
+                            f"{mnist_floor:.1%} floor, so the live network stays as it was."}
         metadata = {**new.metadata, "test_accuracy": mnist_after, "test_set": mnist.source, "finetuned": report}
         now = holder.swap(new.network, metadata)
         report_progress(1.0, "the new network is live")
-    return {**report, "version": now.version}
+    return {**report, "swapped": True, "version": now.version}

@@ -78,7 +78,8 @@ def test_teach_swaps_in_for_everyone_reports_honestly_and_revert_restores(sidewa
     shipped_answers = live.current().classifier.probabilities(images)
     texts = []
     # A few steps: what it learns is the previous test's concern; this one checks the swap and the report.
-    report = teach(rows, progress=lambda fraction, text=None: texts.append(text), live=live,
+    # No MNIST floor here: a class that writes sideways is no real class; the floor has its own test.
+    report = teach(rows, progress=lambda fraction, text=None: texts.append(text), live=live, mnist_floor=0.0,
                    steps=10, class_batch=8, replay_batch=8)
 
     held = held_out_mask([row.id for row in rows])
@@ -87,13 +88,23 @@ def test_teach_swaps_in_for_everyone_reports_honestly_and_revert_restores(sidewa
     assert report["held_out_after"] == accuracy(live.current().classifier, images[held], labels[held])
     assert 0 <= report["mnist_after"] <= 1 and "MNIST test" in report["mnist_test"]
     assert report["seconds"] > 0 and report["from_version"] == SHIPPED
-    assert live.current().version == report["version"] != SHIPPED
+    assert report["swapped"] and live.current().version == report["version"] != SHIPPED
     assert live.current().metadata["finetuned"]["held_out"] == report["held_out"]
     assert texts[-1] == "the new network is live"
 
     live.revert()
     assert live.current().version == SHIPPED
     assert np.array_equal(live.current().classifier.probabilities(images), shipped_answers)
+
+
+def test_a_network_under_the_mnist_floor_is_not_swapped_in(sideways_class, tmp_path):
+    images, labels = sideways_class
+    rows = [SimpleNamespace(id=i, digit=int(label), image28=image) for i, (image, label) in enumerate(zip(images[:20], labels[:20]))]
+    live = Live(tmp_path)
+    report = teach(rows, live=live, mnist_floor=1.01, steps=2, class_batch=8, replay_batch=8)  # no network reaches 101 %
+    assert not report["swapped"] and "under the 101.0% floor" in report["note"]
+    assert live.current().version == SHIPPED == report["version"]
+    assert not list(tmp_path.glob("*.pt"))
 
 
 def test_too_few_drawings_get_a_clear_message(tmp_path):
