@@ -7,6 +7,9 @@
     weights.py     weight files with metadata: atomic save, safe load
     classifier.py  load_classifier() and Prediction: picture in, probabilities out
     canvas.py      the app's canvas and brush, and drawing pen strokes onto it
+    live.py        the network every user reads with, swapped for all at once, persisted
+    finetune.py    teaching the live CNN a class's handwriting, with MNIST replay
+    replay.py      the MNIST digits shipped for replay, and the test set to check against
 """
 
 from model.classifier import BLANK, Classifier, Prediction, load_classifier
