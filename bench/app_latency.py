@@ -74,7 +74,7 @@ def server(runs: int) -> None:
         Image.fromarray(pixels).save(png, format="png")
         pngs[part] = png.getvalue()
     pad = next(block for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "pad")
-    handler = next(fn for fn in app.demo.fns.values() if fn.fn is app.read_drawing and "change" in str(fn.targets))
+    handler = next(fn for fn in app.demo.fns.values() if fn.fn == app.draw.read and "change" in str(fn.targets))
     state = SessionState(app.demo)
 
     async def handle_once() -> float:
@@ -97,7 +97,7 @@ def server(runs: int) -> None:
     callback = []  # the callback alone, on the value as Gradio hands it over
     for _ in range(runs):
         start = time.perf_counter()
-        app.read_drawing(drawing)
+        app.draw.read(drawing)
         callback.append(time.perf_counter() - start)
     p50 = float(np.median(timings) * 1000)
     print(f"server, one {drawing['composite'].shape[1]}x{drawing['composite'].shape[0]} Sketchpad value, {runs} runs:")
@@ -112,7 +112,7 @@ def bare_app():
         pad = gr.Sketchpad(canvas_size=(CANVAS_SIZE, CANVAS_SIZE), elem_id="pad",
                            brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"))
         label = gr.Label(num_top_classes=3, elem_id="top3")
-        pad.change(lambda drawing: app.classifier.predict(drawing).confidences(3), pad, label)
+        pad.change(lambda drawing: app.reader().predict(drawing).confidences(3), pad, label)
         # without a selected brush nothing can be drawn at all
         pad.clear(None, None, None, js=app.AUTO_BRUSH_JS)
         bare.load(None, None, None, js=app.AUTO_BRUSH_JS)
@@ -124,7 +124,7 @@ def browser(strokes: int) -> None:
         print(f"browser: skipped, no Chromium at {CHROMIUM}\n")
         return
     latencies = {"this app": [], "bare Gradio": []}
-    with serving(app.demo) as ours, serving(bare_app()) as bare, chromium() as chrome:
+    with serving(app.demo, **app.LAUNCH_OPTIONS) as ours, serving(bare_app()) as bare, chromium() as chrome:
         pages = {name: open_app(chrome, url) for name, url in (("this app", ours), ("bare Gradio", bare))}
         for page, _ in pages.values():
             page.evaluate(STROKE_CLOCK_JS)

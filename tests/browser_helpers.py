@@ -5,14 +5,22 @@ Shared by tests/test_app.py, tests/test_browser.py and bench/app_latency.py.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
 # No usage reports to Gradio from tests and benchmarks: read when a gr.Blocks is built.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# A Gradio cache of this process's own, removed at exit: what a test finds there is then its
+# own doing, even while other runs serve apps on the same machine (read when Gradio is imported).
+if "GRADIO_TEMP_DIR" not in os.environ:
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="gradio-cache-")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -246,3 +246,39 @@ def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, 
     page_text, api_text = result.stdout.splitlines()[-2:]
     assert "could not be loaded" in page_text and "python train.py --arch cnn" in page_text
     assert api_text.startswith("API:") and "python train.py --arch cnn" in api_text
+
+
+def cache_entries(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*")} if root.exists() else set()
+
+
+def test_500_requests_leave_no_file_per_request_and_the_cache_empties(url, tmp_path):
+    from gradio.route_utils import delete_files_created_by_app
+    from gradio.utils import get_upload_folder
+
+    from views.uploads import remove_empty_folders
+
+    root = Path(get_upload_folder())
+    before = cache_entries(root)
+    pictures = [saved(tmp_path, four("L", size=size), f"four-{size}.png") for size in (160, 240, 320, 400, 480)]
+
+    def one_client(first: int) -> list[int]:  # a Client per thread: one Client is not for concurrent calls
+        client, digits = Client(url, verbose=False), []
+        for i in range(first, 500, 4):
+            endpoint = "/predict" if i % 2 else "/compare"
+            answer = client.predict(handle_file(pictures[i % len(pictures)]), api_name=endpoint)
+            digits.append(answer["top3"][0]["digit"] if endpoint == "/predict" else answer["cnn"]["mnist"]["top3"][0]["digit"])
+        return digits
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(one_client, range(4)), []) == [4] * 500
+    new = cache_entries(root) - before
+    # each distinct picture is kept once, in a folder named by its content, and nothing else:
+    # no empty temporary file per request (gr.File's own preprocessing would leave one)
+    assert not [entry for entry in new if "/" not in entry and (root / entry).is_file()], "a file per request in the root"
+    assert len([entry for entry in new if (root / entry).is_file()]) <= len(pictures)
+    # ... until the cache's cleaning runs: Gradio's scheduled deletion, as app.py configures it
+    # (here with age 0 instead of CACHE_AGE), then the sweep of the folders it leaves empty
+    delete_files_created_by_app(app.demo, age=0)
+    remove_empty_folders(root, older_than=0)
+    assert not (cache_entries(root) - before)

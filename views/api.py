@@ -16,10 +16,7 @@ import gradio as gr
 from model import Classifier
 from model.preprocess import UnreadableImage, open_image
 from views.compare import compare_json
-from views.uploads import ImageUpload, give_memory_back
-
-# After reading a picture larger than this, freed memory is handed back to the system at once.
-LARGE_PICTURE = 4_000_000  # pixels: a 2000 x 2000 photo
+from views.uploads import ImageUpload
 
 
 def opened(path: str | None):
@@ -31,18 +28,6 @@ def opened(path: str | None):
     except UnreadableImage as error:
         # open_image's message names the file by its name only, as it was sent
         raise gr.Error(f"{error}. Send a PNG, JPEG, WEBP, ... with one digit on it.") from None
-
-
-def read(path: str | None, answer) -> dict:
-    """answer(picture) for the uploaded file; memory handed back after a large one."""
-    picture = opened(path)
-    large = picture.width * picture.height > LARGE_PICTURE
-    try:
-        return answer(picture)
-    finally:
-        del picture
-        if large:
-            give_memory_back()
 
 
 def endpoint(name: str, handler) -> None:
@@ -61,7 +46,7 @@ def predict_file(classifier: Callable[[], Classifier | None], problem: str | Non
         reader = classifier()
         if reader is None:
             raise gr.Error(problem)
-        return read(image, lambda picture: reader.predict(picture).as_json())
+        return reader.predict(opened(image)).as_json()
 
     return predict
 
@@ -75,6 +60,6 @@ def compare_file(classifiers: dict[str, Classifier]):
         """
         if not classifiers:
             raise gr.Error("No network could be loaded on this server.")
-        return read(image, lambda picture: compare_json(classifiers, picture))
+        return compare_json(classifiers, opened(image))
 
     return compare

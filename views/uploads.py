@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -72,15 +70,3 @@ async def bounded_cache(_app):
         yield
     finally:
         task.cancel()
-
-
-def give_memory_back() -> None:
-    """Hand freed memory back to the system after a large picture.
-
-    model/preprocess.py asks glibc to keep up to 64 MB of freed memory for reuse (a speed-up
-    for the canvas); after an 11000 x 11000 upload that would stay held. malloc_trim(0)
-    returns what is free; it costs well under a millisecond when there is nothing to return.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).malloc_trim(0)
