@@ -586,6 +586,8 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray | None:
     if np.count_nonzero(mask[box]) < SPARSE_BOX_FILL * mask[box].size:
         # Sparse ink: a digit with dust around it, or only dust. Judge the box without specks.
         kept = without_specks(mask)
+        if not kept.any():  # nothing but specks
+            return None
         rows, cols = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     if np.count_nonzero(mask[box]) < max(MIN_INK_PIXELS, MIN_BOX_FILL * mask[box].size):

@@ -94,6 +94,15 @@ def test_specks_give_blank():
     assert to_mnist(dot) is None
 
 
+def test_a_sparse_field_of_equal_specks_gives_blank():
+    # 40 specks, each under the share of ink a piece must hold: all of it is dust, nothing is left to crop to
+    canvas = np.full((640, 640), 255, np.uint8)
+    for i in range(8):
+        for j in range(5):
+            canvas[40 + 75 * i : 42 + 75 * i, 40 + 130 * j : 42 + 130 * j] = 0
+    assert to_mnist(canvas) is None
+
+
 def test_tiny_huge_and_odd_inputs_are_handled():
     assert to_mnist(np.zeros((1, 1), np.uint8)) is None
     assert to_mnist(Image.new("RGB", (1, 1), "white")) is None
