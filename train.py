@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 import outputs
 from augment import augment_batch
+from classroom.store import read_class_set
 from mnist import DataError, load_mnist
 from model import registry
 from model.networks import count_parameters
@@ -66,6 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="random seed for the split, the initial weights and the augmentation (default: 1)")
     parser.add_argument("--data-dir", default=str(DATA / "mnist"),
                         help="folder with MNIST's four .gz files (or a torchvision root); downloaded there when absent (default: data/mnist)")
+    parser.add_argument("--extra-data", metavar="PATH", default=None,
+                        help="also train on a class set exported from the class board (its zip, or the folder it unpacks to)")
     parser.add_argument("--out", default=str(ASSETS), help="where the weights and the report go (default: assets)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu for torch networks (default: the fastest available)")
     parser.add_argument("--fp32", action="store_true", help="train in full float32 even where bfloat16 autocast is fast")
@@ -258,6 +261,10 @@ def main(argv=None) -> dict:
         fit_index = fit_index[: args.limit]
     fit_images, fit_labels = train_images[fit_index], train_labels[fit_index]
     val_images, val_labels = train_images[val_index], train_labels[val_index]
+    if args.extra_data:  # the class's own handwriting: training only, never validation or test
+        extra_images, extra_labels = read_class_set(args.extra_data)
+        fit_images = torch.cat([fit_images, torch.from_numpy(extra_images).unsqueeze(1)])
+        fit_labels = torch.cat([fit_labels, torch.from_numpy(extra_labels)])
 
     # The network: the registry says which of our flags are its constructor's arguments.
     arch_kwargs = {option: getattr(args, option) for option in spec.options}
@@ -309,6 +316,7 @@ def main(argv=None) -> dict:
     }
     metrics = {
         **metadata,
+        "training_images": len(fit_images),
         "test_loss": test_loss,
         "test_errors": int((test_predictions != test_labels).sum()),
         "per_class_accuracy": {str(d): a for d, a in enumerate(per_class)},

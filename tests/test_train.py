@@ -88,3 +88,18 @@ def test_a_run_killed_during_its_final_writes_leaves_the_previous_set_whole(mnis
     assert {name: (out / name).read_bytes() for name in previous} == previous
     outputs.recover(out, "numpy")  # what the next run does first
     assert sorted(os.listdir(out)) == sorted(previous)
+
+
+def test_a_class_set_exported_from_the_board_trains_too(mnist_dir, tmp_path):
+    from classroom.store import Store, png_bytes
+
+    store = Store(tmp_path / "class.sqlite3")
+    rng = np.random.default_rng(0)
+    for digit in range(10):
+        image28 = (rng.random((28, 28)) > 0.8).astype(np.float32)
+        store.add(session="s", digit=digit, read_as=digit, probabilities=[0.1] * 10, network="cnn", version="shipped",
+                  png=png_bytes((255 - image28 * 255).astype(np.uint8)), image28=image28)
+    exported = store.export_zip(tmp_path / "class.zip")
+    argv = ["--data-dir", str(mnist_dir), "--limit", "300", "--val-size", "200", "--epochs", "1", "--width", "4",
+            "--no-plots", "--out", str(tmp_path / "out")]
+    assert train.main([*argv, "--extra-data", str(exported)])["training_images"] == 310
