@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from model import numpy_net, registry
+from model.gate import Gate, load_gate
 from model.preprocess import normalize, to_mnist
 from model.weights import WeightsError, how_to_fix, load_weights
 
@@ -123,8 +125,18 @@ class Classifier:
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def load_classifier(path: str | os.PathLike | None = None, arch: str = registry.DEFAULT, gate=None) -> Classifier:
+@functools.cache
+def shipped_gate() -> Gate | None:
+    """assets/gate.pt, read once and shared by every network; None (logged) when missing or bad."""
+    return load_gate()
+
+
+def load_classifier(path: str | os.PathLike | None = None, arch: str = registry.DEFAULT, gate: Gate | str | None = "shipped") -> Classifier:
     """Load a classifier from a weights file; by default the shipped one of `arch` in assets/.
+
+    `gate` is the "is this a digit at all?" gate of model/gate.py: by default the shipped one
+    (without a usable assets/gate.pt, the top probability alone decides "not sure"); None for
+    no gate, or any Gate.
 
     A file given by `path` names its own network in its metadata, so `arch` is then ignored.
     Raises model.weights.WeightsError, naming the train.py command that makes a good file,
@@ -135,6 +147,8 @@ def load_classifier(path: str | os.PathLike | None = None, arch: str = registry.
         network, metadata = load_numpy_net(path)
     else:
         network, metadata = load_weights(path)
+    if gate == "shipped":
+        gate = shipped_gate()
     return Classifier(network, metadata, registry.network(metadata["arch"]), gate=gate)
 
 
