@@ -27,6 +27,9 @@ CSS = """
   #say-what-you-meant #label-right { grid-column: span 2; }
 }
 """
+# Labels saved at once, all buttons and /label together. More than one, so that while one label
+# waits for its fsync the next one is being read; SQLite still writes one at a time (store.py).
+SAVES_AT_ONCE = 4
 QUESTION = "Right? Click ✓, or the digit you meant:"
 
 
@@ -102,7 +105,8 @@ class LabelView:
         clear_pad = f"""() => document.querySelector('#{pad.elem_id} button[aria-label="Clear canvas"]').click()"""
         # Private: they take the Sketchpad's internal payload; scripts have /label.
         for digit, button in [(None, right), *enumerate(digits)]:
-            button.click(labeller(digit), pad, self.counter, show_progress="hidden", api_visibility="private").success(
+            button.click(labeller(digit), pad, self.counter, show_progress="hidden", api_visibility="private",
+                         concurrency_limit=SAVES_AT_ONCE, concurrency_id="label").success(
                 None, None, None, js=clear_pad, api_visibility="private")
 
     def follow(self, verdict: gr.Markdown, readings: list) -> None:
@@ -127,4 +131,5 @@ def build_api() -> None:
     image = gr.File(label="image", visible=False)
     digit = gr.Number(label="digit", visible=False)  # no precision: Gradio would round 3.5 to 4 silently
     answer = gr.JSON(label="saved", visible=False)
-    gr.Button(visible=False).click(label_image_file, [image, digit], answer, api_name="label")
+    gr.Button(visible=False).click(label_image_file, [image, digit], answer, api_name="label",
+                                   concurrency_limit=SAVES_AT_ONCE, concurrency_id="label")
