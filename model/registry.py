@@ -22,7 +22,7 @@ class Network:
     # Below this top probability it says "not sure". Measured per network with
     # `python -m bench.unsure_threshold --arch NAME`: the value it recommends, the highest that,
     # with the gate, doubts at most 3 % of the human-drawn digits the network reads right
-    # (the floor is 5 %). Rerun whenever its weights change.
+    # (the floor is 5 %). Rerun whenever its weights or assets/gate.pt change.
     unsure_below: float
     code: str  # "module.Class" that builds it; imported only when asked, so the registry stays light
     # train.py flags that become the constructor's keyword arguments (and the weight file's arch_kwargs).
@@ -41,12 +41,12 @@ class Network:
 NETWORKS: dict[str, Network] = {
     network.name: network
     for network in (
-        Network("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.75,
+        Network("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.55,
                 "model.networks.CNN", options=("width",)),
-        Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.75,
+        Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.5,
                 "model.networks.MLP"),
         Network("numpy", "numpy net", "two layers written from scratch in numpy: every pixel wired to 800 hidden units",
-                "numpy", 0.45, "model.numpy_net.TwoLayerNet", options=("hidden",)),
+                "numpy", 0.5, "model.numpy_net.TwoLayerNet", options=("hidden",)),
     )
 }
 DEFAULT = "cnn"
