@@ -8,8 +8,6 @@ controls (each checks the key itself: see classroom/teacher.py): teach it our ha
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import tempfile
 import time
@@ -22,6 +20,7 @@ from PIL import Image
 
 from classroom import store, teacher
 from model import finetune, live
+from views.pictures import img
 
 REFRESH_SECONDS = 3  # a projector that lags a labelled drawing by a few seconds still feels live
 THUMBNAIL = 84  # px: a misread drawing, large enough to read from the back of a room
@@ -33,13 +32,6 @@ CSS = """
 #misreads figure { margin: 0; text-align: center; }
 #misreads img { border: 1px solid #aaa; background: #fff; }
 """
-
-def inline_png(image: Image.Image, width: int, alt: str) -> str:
-    png = io.BytesIO()
-    image.save(png, format="png")
-    source = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
-    return f'<img src="{source}" width="{width}" alt="{html.escape(alt)}">'
-
 
 def confusion_picture(confusion: np.ndarray) -> str:
     """The confusion matrix as an inline PNG: rows what was meant, columns what the network said."""
@@ -59,12 +51,13 @@ def confusion_picture(confusion: np.ndarray) -> str:
     axes.set_ylabel("the student meant")
     png = io.BytesIO()
     figure.savefig(png, format="png")
-    return inline_png(Image.open(png), 500, "confusion matrix")
+    return img(np.asarray(Image.open(png).convert("RGB")), "confusion matrix", 500)
 
 
 def figures_markdown(stats: dict, network) -> str:
     accuracy = "–" if stats["accuracy"] is None else f"{stats['accuracy']:.0%}"
-    lines = [f"**{stats['drawings']}** drawings from **{stats['students']}** students · "
+    lines = [f"**{stats['drawings']}** drawing{'s' * (stats['drawings'] != 1)} from **{stats['students']}** "
+             f"student{'s' * (stats['students'] != 1)} · "
              f"the network reads **{accuracy}** of them right",
              f"Network: {network.name.upper()} ({network.version})"]
     # model/finetune.py keeps its figures in the fine-tuned network's metadata: they survive a restart.
@@ -99,7 +92,7 @@ def misreads_html(stats: dict) -> str:
         picture = Image.open(io.BytesIO(row.png)).convert("RGB")
         picture.thumbnail((THUMBNAIL, THUMBNAIL))
         caption = f"meant {misread['meant']}, read {misread['read']}"
-        figures.append(f"<figure>{inline_png(picture, THUMBNAIL, caption)}<figcaption>{caption}</figcaption></figure>")
+        figures.append(f"<figure>{img(np.asarray(picture), caption, picture.width)}<figcaption>{caption}</figcaption></figure>")
     return f'<div id="misreads">{"".join(figures)}</div>'
 
 
