@@ -123,9 +123,12 @@ def teach_it(key: str, progress, trainer=None) -> dict:
     `trainer`: the training step to use (app.py passes the one that runs on a ZeroGPU Space's GPU)."""
     teacher.require(key)
     try:
-        return finetune.teach(store.shared().rows(), progress=progress, trainer=trainer)
+        result = finetune.teach(store.shared().rows(), progress=progress, trainer=trainer)
     except (ValueError, live.LiveBusy) as error:
         raise gr.Error(str(error), print_exception=False) from None
+    if not result.get("swapped", True):  # it forgot too much MNIST: the old network stays live
+        gr.Warning(result.get("note", "The fine-tuned network was not swapped in."))
+    return result
 
 
 def back_to_the_original(key: str) -> dict:
