@@ -10,6 +10,7 @@ the same canvases go through two weaker paths for contrast:
 
     python -m bench.drawn_digits                 # the shipped CNN
     python -m bench.drawn_digits --arch mlp      # the shipped MLP (any name in model/registry.py)
+    python -m bench.drawn_digits --record        # also keep the figure in the weights file (the compare view shows it)
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from model import load_classifier
+from model import load_classifier, numpy_net
 from model.canvas import CANVAS_SIZE, draw_like_a_person, sketchpad_value
 from model.paths import SHARED_STROKES
 from model.preprocess import naive_resize, to_mnist
-from model.registry import DEFAULT, NETWORKS
+from model.registry import DEFAULT, NETWORKS, network
+from model.weights import load_weights, save_weights, write_atomically
 
 
 def load_strokes(folder: Path) -> list[dict]:
@@ -35,6 +37,16 @@ def load_strokes(folder: Path) -> list[dict]:
         with path.open() as lines:
             digits += [json.loads(line) for line in lines if line.strip()]
     return digits
+
+
+def record(path: Path, facts: dict) -> None:
+    """Add `facts` to a weights file's metadata, the weights unchanged, written atomically."""
+    if path.suffix == ".npz":
+        net, metadata = numpy_net.load(path)
+        write_atomically(path, lambda file: net.save(file, {**metadata, **facts}))
+    else:
+        net, metadata = load_weights(path)
+        save_weights(path, net, {**metadata, **facts})
 
 
 def score(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -52,7 +64,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seed for the sizes and places of the drawings")
     parser.add_argument("--limit", type=int, default=0, help="only the first N digits (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--record", action="store_true",
+                        help="write the whole path's top-1 into the weights file's metadata as drawn_accuracy (all digits only)")
     args = parser.parse_args(argv)
+    if args.record and args.limit:
+        parser.error("--record measures every digit: leave out --limit")
 
     digits = load_strokes(args.strokes)
     if not digits:
@@ -103,6 +119,11 @@ def main(argv=None) -> dict:
     print("\nmost common mistakes (true->read):", ", ".join(f"{k} x{v}" for k, v in sorted(confusions.items(), key=lambda kv: -kv[1])[:8]))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+    if args.record:
+        weights = Path(args.weights) if args.weights else network(args.arch).weights
+        record(weights, {"drawn_accuracy": report["paths"]["whole path"]["top1"],
+                         "drawn_command": f"python -m bench.drawn_digits --arch {args.arch}"})
+        print(f"\nrecorded drawn_accuracy in {weights.name}")
     return report
 
 
