@@ -11,7 +11,13 @@ why this digit, what the layers see). Teacher links open a view: /?view=inside&n
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+# The numpy net's matrix products on one thread, as torch's below, set before numpy loads
+# OpenBLAS: on a busy 2-core server, waking a second BLAS thread for each small product costs
+# far more than the product (`python -m bench.views` shows it with OPENBLAS_NUM_THREADS=2).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Before torch: on a ZeroGPU Space, `spaces` must set up its CUDA emulation before anything
 # touches CUDA. Its @spaces.GPU does nothing anywhere else (here, in CI, on a CPU Space), and

@@ -21,11 +21,11 @@ import argparse
 import os
 import time
 
-import numpy as np
-
-# before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
+# before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks;
+# app before numpy: app sets numpy's BLAS threads, read when numpy is first imported
 from tests.browser_helpers import CHROMIUM  # isort: skip
-import app
+import app  # isort: skip
+import numpy as np
 from example_digits import STROKES
 from model.canvas import draw_like_a_person, sketchpad_value
 
