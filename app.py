@@ -37,7 +37,7 @@ from model.finetune import finetune_weights
 from model.paths import ASSETS, ROOT
 from model.registry import DEFAULT, NETWORKS
 from classroom import store, teacher
-from views import board, follow, label, links
+from views import board, follow, label, links, reading
 from views.api import compare_file, endpoint, predict_file
 from views.compare import CompareView
 from views.draw import DrawView
@@ -195,16 +195,19 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
         if not plots:
             gr.Markdown("The report plots are not in assets/: `python train.py` draws them.")
 
-    # The bars first, on every stroke; an example loaded into the pad does not fire .change, so it reads too.
+    # One event per stroke: the bars, and the teaching view only while it is open. An example
+    # loaded into the pad does not fire .change, so loading one reads too.
+    open_view = gr.State(links.VIEWS[0])
+    teaching = {"compare": compare, "inside": inside}
+    read, read_inputs, read_outputs = reading(draw, teaching, open_view)
     readings = [
-        pad.change(draw.read, pad, draw.outputs, trigger_mode="always_last", show_progress="hidden", api_visibility="private"),
-        examples.load_input_event.then(draw.read, pad, draw.outputs, show_progress="hidden", api_visibility="private"),
+        pad.change(read, read_inputs, read_outputs, trigger_mode="always_last", show_progress="hidden", api_visibility="private"),
+        examples.load_input_event.then(read, read_inputs, read_outputs, show_progress="hidden", api_visibility="private"),
     ]
     say_what_you_meant.follow(draw.verdict, readings)
-    open_view = gr.State(links.VIEWS[0])
     draw_tab.select(lambda: "draw", None, open_view, queue=False, api_visibility="private")
-    follow(compare, compare_tab, "compare", draw.drawing, open_view, readings)
-    follow(inside, inside_tab, "inside", draw.drawing, open_view, readings)
+    follow(compare, compare_tab, "compare", draw.drawing, open_view)
+    follow(inside, inside_tab, "inside", draw.drawing, open_view)
     pad.clear(None, None, None, js=AUTO_BRUSH_JS)
     demo.load(None, None, None, js=PAGE_LOAD_JS)
     demo.load(links.opened_with(list(classifiers)), None, [tabs, open_view, inside.network], api_visibility="private")
@@ -220,7 +223,7 @@ with demo.route("Class board", "board"):
 
 # Explicit, because on a ZeroGPU Space gradio 6.31 otherwise keeps ONE waiting request and
 # answers the rest "Queue is full" (8 of 10 students drawing at once). Each student has at most
-# a reading and its follow-ups waiting (trigger_mode="always_last"), so this is several
+# one reading waiting (trigger_mode="always_last"), so this is several
 # classes' worth; beyond it a student is told to retry instead of waiting without end.
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=READERS_AT_ONCE)
 

@@ -8,7 +8,7 @@
     pictures.py  arrays -> inline PNGs for all of them
 
 A teaching view is a class with `inputs` (its own controls), `outputs` and
-`show(drawing, *inputs) -> values for outputs`; `follow` keeps it up to date.
+`show(drawing, *inputs) -> values for outputs`; `follow` and `reading` keep it up to date.
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from __future__ import annotations
 import gradio as gr
 
 
-def follow(view, tab: gr.Tab, name: str, drawing: gr.State, open_view: gr.State, readings: list) -> None:
-    """Keep a teaching view showing the current drawing, without ever delaying the bars.
-
-    It computes when its tab is opened, when one of its own controls is used, and after
-    each reading of the pad (chained with .then, so after the bars are shown) only while
-    it is the open tab: a class of 30 drawing on the Draw view pays nothing for it.
-    """
+def follow(view, tab: gr.Tab, name: str, drawing: gr.State, open_view: gr.State) -> None:
+    """Show the current drawing in a teaching view when its tab is opened or one of its own
+    controls is used. While it is open, the pad's reading refreshes it too (`reading`)."""
     inputs = [drawing, *view.inputs]
     tab.select(lambda: name, None, open_view, queue=False, api_visibility="private").then(
         view.show, inputs, view.outputs, show_progress="hidden", api_visibility="private")
@@ -30,8 +26,26 @@ def follow(view, tab: gr.Tab, name: str, drawing: gr.State, open_view: gr.State,
         control.input(view.show, inputs, view.outputs, show_progress="hidden", trigger_mode="always_last",
                       api_visibility="private")
 
-    def show_if_open(open_name: str, image, *controls) -> list:
-        return view.show(image, *controls) if open_name == name else [gr.skip()] * len(view.outputs)
 
-    for reading in readings:
-        reading.then(show_if_open, [open_view, *inputs], view.outputs, show_progress="hidden", api_visibility="private")
+def reading(draw, views: dict, open_view: gr.State) -> tuple:
+    """(fn, inputs, outputs) of the pad's one event per stroke: the bars, then the open
+    teaching view, in the same call.
+
+    One event, not a reading followed by a .then per view: with a class of 40 drawing, the
+    events themselves (queue, stream, state) cost the server more than the networks do, and
+    a chained event runs even when it only skips. A student on the Draw view pays for the
+    bars alone; with a teaching view open, it is computed in the same call, after the bars'
+    own work, and only that one.
+    """
+    controls = [control for view in views.values() for control in view.inputs]
+    outputs = [*draw.outputs, *(output for view in views.values() for output in view.outputs)]
+
+    def read(drawing, open_name: str, *values) -> list:
+        answers = list(draw.read(drawing))
+        kept = answers[draw.outputs.index(draw.drawing)]
+        for name, view in views.items():
+            mine, values = values[: len(view.inputs)], values[len(view.inputs) :]
+            answers += view.show(kept, *mine) if name == open_name else [gr.skip()] * len(view.outputs)
+        return answers
+
+    return read, [draw.pad, open_view, *controls], outputs

@@ -1,7 +1,7 @@
 """The Draw view: after every stroke, the top-3 bars, a verdict and the 28x28 picture the network read.
 
-This is the page's fast path: it runs on every stroke, so it does only this. The teaching
-views compute afterwards (see app.py), never before the bars are shown.
+This is the page's fast path: it runs on every stroke, so it does only this. A teaching
+view is computed in the same event only while its tab is open (views.reading).
 """
 
 from __future__ import annotations
