@@ -65,6 +65,9 @@ BACKGROUND_RADIUS = 2
 # A background whose estimate varies by more than this (on a 0-1 scale) is uneven lighting:
 # each pixel is then compared with the paper around it instead of one paper level.
 UNEVEN_BACKGROUND = 0.12
+# How far (on a 0-1 scale) the closed small copy may sit on the ink's side of the fitted paper
+# surface and still be paper, not a blot: lighting bends smoothly, a blot is near full contrast.
+PAPER_MISFIT = 0.25
 # A picture is in colour when this share of its pixels have channels this far apart (0-1 scale);
 # JPEG's colour noise on a grey picture stays below it.
 COLOUR_SPREAD, COLOUR_SHARE = 0.2, 1e-3
@@ -530,6 +533,12 @@ def paper_level(gray: np.ndarray) -> tuple[bool, float | np.ndarray]:
     surface = np.clip(terms @ coefficients, 0.0, 1.0).reshape(height, width)
     if float(surface.max() - surface.min()) <= UNEVEN_BACKGROUND:  # the closing only kept a blot
         return light, middle(surface)
+    # A quadratic cannot follow a spotlight's bump: around it the surface passes the paper on the
+    # ink's side, and that band would read as faint ink. Where the closed copy is only a little
+    # on the ink's side of the surface, it is paper, and it is the better estimate; far on that
+    # side it is a blot the closing kept, and the surface stays.
+    gap = (surface - closed) if light else (closed - surface)
+    surface = np.where((gap > 0) & (gap < PAPER_MISFIT), closed, surface)
     return light, np.ascontiguousarray(surface, dtype=np.float32)
 
 
