@@ -57,7 +57,7 @@ MORE_DIGIT_STROKES = {
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=3, help="passes over the training pictures (default: 3)")
+    parser.add_argument("--epochs", type=int, default=6, help="passes over the training pictures (default: 6)")
     parser.add_argument("--batch-size", type=int, default=128, help="samples per optimisation step (default: 128)")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule (default: 3e-3)")
     parser.add_argument("--width", type=int, default=12, help="channels of the gate's first block (default: 12)")

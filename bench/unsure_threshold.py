@@ -66,8 +66,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--gate", default=str(DEFAULT_GATE), help="a gate file, or 'none' for the top-probability threshold alone (default: assets/gate.pt)")
     parser.add_argument("--nondigits", type=int, default=2100, help="non-digits to make, spread evenly over the families (default: 2100)")
     parser.add_argument("--every", type=int, default=1, help="only every N-th human digit, all writers kept (default: 1, all)")
-    parser.add_argument("--doubt", type=float, default=0.03,
-                        help="share of correctly read digits the recommendation may doubt (default: 0.03, room below the 5 %% floor for writers this set lacks)")
+    parser.add_argument("--doubt", type=float, default=0.04,
+                        help="share of correctly read digits the recommendation may doubt (default: 0.04, room below the 5 %% floor for writers this set lacks)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the digits' sizes and places and for the non-digits (default: 0)")
     parser.add_argument("--strokes", type=Path, default=SHARED_STROKES, help="folder of pen-stroke .jsonl files")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")

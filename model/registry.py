@@ -21,7 +21,7 @@ class Network:
     engine: str  # "torch" (model/networks.py) or "numpy" (model/numpy_net.py)
     # Below this top probability it says "not sure". Measured per network with
     # `python -m bench.unsure_threshold --arch NAME`: the value it recommends, the highest that,
-    # with the gate, doubts at most 3 % of the human-drawn digits the network reads right
+    # with the gate, doubts at most 4 % of the human-drawn digits the network reads right
     # (the floor is 5 %). Rerun whenever its weights or assets/gate.pt change.
     unsure_below: float
     code: str  # "module.Class" that builds it; imported only when asked, so the registry stays light

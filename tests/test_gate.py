@@ -174,8 +174,6 @@ def test_threshold_separates_best_but_keeps_the_digits():
     assert choose_threshold(digits, non_digits, keep=0.5) > threshold
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8's catch floor is not met yet: the shipped gate, trained for 3 epochs, "
-                   "catches under 95 % of the bench's non-digits; train it longer, then drop this mark")
 def test_unsure_bench_meets_the_floors_on_a_fixed_set(strokes_dir):
     from bench.unsure_threshold import FLOORS, main
 
