@@ -46,7 +46,7 @@ NETWORKS: dict[str, Network] = {
         Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.5,
                 "model.networks.MLP"),
         Network("numpy", "numpy net", "two layers written from scratch in numpy: every pixel wired to 800 hidden units",
-                "numpy", 0.5, "model.numpy_net.TwoLayerNet", options=("hidden",)),
+                "numpy", 0.45, "model.numpy_net.TwoLayerNet", options=("hidden",)),
     )
 }
 DEFAULT = "cnn"
