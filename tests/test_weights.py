@@ -75,7 +75,10 @@ def test_interrupted_save_leaves_the_old_file_intact(tmp_path):
     before = target.read_bytes()
     # A real process killed in the middle of writing a large file.
     script = textwrap.dedent(f"""
-        import os, sys, time
+        import os, signal, sys, time
+        # Ctrl-C raises KeyboardInterrupt even where this was started with SIGINT ignored
+        # (a background job of a non-interactive shell inherits that).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
         from model.weights import write_atomically
