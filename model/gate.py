@@ -68,7 +68,10 @@ class Gate:
     """
 
     def __init__(self, network: GateNet, metadata: dict):
-        self.network = network.eval()
+        # channels_last, as the digit CNN (model/classifier.py): laid out the other way, a
+        # convolution of 12 channels misses oneDNN's fast kernels and the gate cost more than the
+        # whole rest of a reading (python -m bench.inference).
+        self.network = network.eval().to(memory_format=torch.channels_last)
         self.metadata = metadata
         self.mean, self.std = float(metadata["mean"]), float(metadata["std"])
         self.threshold = float(metadata["threshold"])
