@@ -194,7 +194,9 @@ class Student:
             return
         self.in_flight = True
         upload = len(self.uploads) - 1
-        body = {"data": [{"id": self.uploads[upload][0]}], "event_data": None, "fn_index": self.config["fn_index"],
+        data = list(self.config["inputs"])
+        data[self.config["pad_slot"]] = {"id": self.uploads[upload][0]}
+        body = {"data": data, "event_data": None, "fn_index": self.config["fn_index"],
                 "trigger_id": self.config["pad"], "session_hash": self.session}
         try:
             answer = await self.http.post(f"{self.url}gradio_api/queue/join", json=body)
@@ -289,15 +291,21 @@ def page_config(url: str) -> dict:
     config = httpx.get(f"{url}config", timeout=30).json()
     components = {c["id"]: c for c in config["components"]}
     pad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "pad")
-    fn_index = next(d["id"] for d in config["dependencies"] if [pad, "change"] in [list(t) for t in d["targets"]])
+    change = next(d for d in config["dependencies"] if [pad, "change"] in [list(t) for t in d["targets"]])
+
+    def page_values(dependency: dict) -> list:
+        """What the browser sends: each input's value on the page (a gr.State's value is on the server)."""
+        return [None if components[i]["type"] == "state" else components[i].get("props", {}).get("value")
+                for i in dependency["inputs"]]
+
     chained: dict[int, list] = {}
     for dependency in config["dependencies"]:
         if dependency.get("trigger_after") is not None and dependency.get("backend_fn"):
-            # what the browser sends: each input's value on the page (a gr.State's value is on the server)
-            values = [None if components[i]["type"] == "state" else components[i].get("props", {}).get("value")
-                      for i in dependency["inputs"]]
-            chained.setdefault(dependency["trigger_after"], []).append((dependency["id"], dependency["queue"], values))
-    return {"pad": pad, "fn_index": fn_index, "chained": chained}
+            chained.setdefault(dependency["trigger_after"], []).append((dependency["id"], dependency["queue"], page_values(dependency)))
+    # the pad's own event may read more than the pad (the open view, its controls): the pad's slot
+    # gets the uploaded drawing, the others what the page shows
+    return {"pad": pad, "fn_index": change["id"], "inputs": page_values(change), "pad_slot": change["inputs"].index(pad),
+            "chained": chained}
 
 
 class Server:
@@ -309,7 +317,14 @@ class Server:
         env = {**os.environ, **environment, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_ANALYTICS_ENABLED": "False",
                "DIGIT_LIVE_DIR": self.live.name}
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A file, not a pipe: nobody reads a pipe during the run, and a server whose log fills
+        # the pipe's buffer blocks inside its event loop and stops answering everyone.
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def log_tail(self, size: int = 2000) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-size:]
 
     def wait_until_up(self) -> dict:
         deadline = time.monotonic() + 300  # minutes when the machine is busy
@@ -318,7 +333,7 @@ class Server:
                 return page_config(self.url)
             except (httpx.HTTPError, StopIteration, KeyError, ValueError):
                 if self.process.poll() is not None:
-                    raise SystemExit(f"the server stopped: {self.process.stderr.read().decode()[-2000:]}")
+                    raise SystemExit(f"the server stopped: {self.log_tail()}")
                 if time.monotonic() > deadline:
                     raise SystemExit("the server did not come up in 300 s")
                 time.sleep(0.1)
@@ -333,6 +348,8 @@ class Server:
         self.process.terminate()
         self.process.wait(timeout=30)
         self.live.cleanup()
+        if "Traceback" in self.log_tail(10**6):
+            print(f"  the server logged errors; the last of them:\n{self.log_tail()}")
 
 
 async def run_class(url: str, config: dict, students: int, seconds: float, seed: int) -> tuple[Tally, float]:
