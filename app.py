@@ -223,8 +223,8 @@ with demo.route("Class board", "board"):
 
 # Explicit, because on a ZeroGPU Space gradio 6.31 otherwise keeps ONE waiting request and
 # answers the rest "Queue is full" (8 of 10 students drawing at once). Each student has at most
-# one reading waiting (trigger_mode="always_last"), so this is several
-# classes' worth; beyond it a student is told to retry instead of waiting without end.
+# one reading waiting (trigger_mode="always_last"), so this is several classes' worth; beyond
+# it a student is told to retry instead of waiting without end.
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=READERS_AT_ONCE)
 
 
