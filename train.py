@@ -174,6 +174,11 @@ class NumpyLearner:
     def __init__(self, spec: registry.Network, arch_kwargs: dict, args: argparse.Namespace, steps: int, device: torch.device):
         self.network = spec.build(**arch_kwargs, seed=args.seed)
         self.lr, self.steps = args.lr, steps
+        # Here torch only augments small batches between numpy's matrix products. With more
+        # than one thread, torch's OpenMP workers and OpenBLAS's workers take turns spinning
+        # on the same cores, and each waits for the other; one torch thread leaves the cores
+        # to the BLAS, where the work is.
+        torch.set_num_threads(1)
         self.parameters = sum(value.size for value in self.network.params.values())
 
     def step(self, batch: torch.Tensor, target: torch.Tensor) -> tuple[float, torch.Tensor]:
