@@ -40,7 +40,7 @@ from classroom import store, teacher
 from views import board, follow, label, links, reading
 from views.api import compare_file, endpoint, predict_file
 from views.compare import CompareView
-from views.draw import DrawView
+from views.draw import CSS as DRAW_CSS, DrawView
 from views.inside import InsideView
 from views.uploads import CACHE_AGE, MAX_UPLOAD, bounded_cache
 
@@ -51,7 +51,7 @@ THREADS = 40  # gradio's worker threads: handlers and the Sketchpad's uploads
 # How the server runs: `python app.py`, and the tests and benches that serve the app, launch with these.
 # The upload limit and the cache's lifespan are views/uploads.py's.
 LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "app_kwargs": {"lifespan": bounded_cache}, "max_threads": THREADS,
-                  "css": label.CSS + board.CSS}
+                  "css": DRAW_CSS + label.CSS + board.CSS}
 
 REPORT_PLOTS = {  # train.py's plots: file name -> caption
     "cnn_curves.png": "Training curves",
@@ -195,19 +195,21 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
         if not plots:
             gr.Markdown("The report plots are not in assets/: `python train.py` draws them.")
 
-    # One event per stroke: the bars, and the teaching view only while it is open. An example
-    # loaded into the pad does not fire .change, so loading one reads too.
+    # One event per stroke: the bars, then the teaching view only while it is open (through its
+    # trigger, views.reading). An example loaded into the pad does not fire .change, so loading
+    # one reads too.
     open_view = gr.State(links.VIEWS[0])
-    teaching = {"compare": compare, "inside": inside}
-    read, read_inputs, read_outputs = reading(draw, teaching, open_view)
+    teaching = {"compare": (compare, compare_tab), "inside": (inside, inside_tab)}
+    triggers = {name: gr.State(0) for name in teaching}
+    read, read_inputs, read_outputs = reading(draw, triggers, open_view)
     readings = [
         pad.change(read, read_inputs, read_outputs, trigger_mode="always_last", show_progress="hidden", api_visibility="private"),
         examples.load_input_event.then(read, read_inputs, read_outputs, show_progress="hidden", api_visibility="private"),
     ]
     say_what_you_meant.follow(draw.verdict, readings)
     draw_tab.select(lambda: "draw", None, open_view, queue=False, api_visibility="private")
-    follow(compare, compare_tab, "compare", draw.drawing, open_view)
-    follow(inside, inside_tab, "inside", draw.drawing, open_view)
+    for name, (view, tab) in teaching.items():
+        follow(view, tab, name, draw.drawing, open_view, triggers[name])
     pad.clear(None, None, None, js=AUTO_BRUSH_JS)
     demo.load(None, None, None, js=PAGE_LOAD_JS)
     demo.load(links.opened_with(list(classifiers)), None, [tabs, open_view, inside.network], api_visibility="private")

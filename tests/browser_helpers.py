@@ -203,6 +203,6 @@ def clear(page, traffic: Traffic, pad: str = "#pad") -> None:
 
 
 def top_digit(page, label: str = "#top3") -> str | None:
-    """The Label's big heading, or None when it shows none."""
+    """The Label's big heading, or None when it shows none (none there, or hidden by the page's CSS)."""
     heading = page.locator(f"{label} {TOP_DIGIT}")
-    return heading.inner_text().strip() if heading.count() else None
+    return heading.inner_text().strip() if heading.count() and heading.is_visible() else None

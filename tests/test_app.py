@@ -22,7 +22,7 @@ from PIL import Image
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from tests.browser_helpers import serving  # isort: skip
 import app
-from views.draw import HINT
+from views.draw import HINT, UNSURE
 from views.uploads import MAX_UPLOAD
 from example_digits import STROKES, example_paths
 from model.canvas import draw_strokes, sketchpad_value
@@ -40,12 +40,10 @@ def preview_pixels(html: str) -> np.ndarray:
 
 
 def test_a_drawing_gives_bars_verdict_and_preview():
-    label, verdict, preview, kept = app.draw.read(sketchpad_value(drawn_four()))
-    assert label.value["label"] == "4"
-    confidences = label.value["confidences"]
-    assert [c["label"] for c in confidences][0] == "4" and len(confidences) == 3
-    assert confidences[0]["confidence"] >= confidences[1]["confidence"] >= confidences[2]["confidence"]
-    assert label.show_heading and "**4**" in verdict
+    bars, verdict, preview, kept = app.draw.read(sketchpad_value(drawn_four()))
+    assert list(bars)[0] == "4" and len(bars) == 3  # the top 3, highest first
+    assert list(bars.values()) == sorted(bars.values(), reverse=True)
+    assert "**4**" in verdict and UNSURE not in verdict  # the Label's heading shows
     pixels = preview_pixels(preview)
     assert pixels.shape == (280, 280)
     # white ink on black, as the network sees it: the digit's pixels are bright, the corners dark
@@ -56,16 +54,16 @@ def test_a_drawing_gives_bars_verdict_and_preview():
 @pytest.mark.parametrize("drawing", [None, CLEARED, sketchpad_value(np.full((320, 320), 255, np.uint8))],
                          ids=["none", "cleared", "white"])
 def test_nothing_drawn_gives_the_hint_and_no_prediction(drawing):
-    label, verdict, preview, kept = app.draw.read(drawing)
-    assert not label.value and verdict == HINT and preview == "" and kept is None
+    bars, verdict, preview, kept = app.draw.read(drawing)
+    assert bars is None and verdict == HINT and preview == "" and kept is None
 
 
 def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
     classifier = app.reader()
     monkeypatch.setattr(classifier, "spec", dataclasses.replace(classifier.spec, unsure_below=1.01))  # none reaches it
-    label, verdict, preview, _ = app.draw.read(sketchpad_value(drawn_four()))
+    bars, verdict, preview, _ = app.draw.read(sketchpad_value(drawn_four()))
     assert "Not sure" in verdict and "4" in verdict
-    assert label.show_heading is False and label.value["confidences"]  # the bars still show
+    assert verdict.startswith(UNSURE) and len(bars) == 3  # the page's CSS hides the heading; the bars still show
     assert preview
 
 
@@ -73,8 +71,8 @@ def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
 def test_every_example_reads_as_its_digit(digit):
     path = example_paths()[digit]
     assert Path(path).name == f"{digit}.png"
-    label, verdict, _, _ = app.draw.read(np.asarray(Image.open(path)))
-    assert label.value["label"] == str(digit), verdict
+    bars, verdict, _, _ = app.draw.read(np.asarray(Image.open(path)))
+    assert list(bars)[0] == str(digit), verdict
 
 
 def test_the_examples_are_what_the_script_draws():

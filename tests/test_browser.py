@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {
 
 # (digit, height, centre) in canvas px: large and central, small in a corner, mid-size off-centre
 DRAWINGS = [(3, 230, (160, 160)), (7, 110, (75, 80)), (4, 150, (215, 205))]
+HASH = [[[0.3, 0], [0.3, 1]], [[0.7, 0], [0.7, 1]], [[0, 0.3], [1, 0.3]], [[0, 0.7], [1, 0.7]]]  # "#": no digit
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,19 @@ def test_reads_digits_drawn_with_the_mouse_and_clear_resets(desktop):
         assert page.locator("#network-input img").bounding_box()["width"] > 100  # shown enlarged
         clear(page, traffic)
         assert_cleared(page)
+
+
+def test_not_sure_hides_the_big_digit_and_keeps_the_bars(desktop):
+    page, traffic = desktop
+    draw(page, traffic, HASH, 200, (160, 160), CANVAS_SIZE)
+    assert "Not sure" in page.locator("#verdict").inner_text()
+    assert top_digit(page) is None and page.locator("#top3 button.confidence-set").count() == 3
+    clear(page, traffic)
+    digit, height, centre = DRAWINGS[0]
+    draw(page, traffic, STROKES[digit], height, centre, CANVAS_SIZE)
+    assert top_digit(page) == str(digit)  # a sure reading shows it again
+    clear(page, traffic)
+    assert_cleared(page)
 
 
 def test_an_example_loads_into_the_pad_and_is_read(desktop):

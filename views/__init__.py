@@ -13,39 +13,40 @@ A teaching view is a class with `inputs` (its own controls), `outputs` and
 
 from __future__ import annotations
 
+import itertools
+
 import gradio as gr
 
+_readings = itertools.count(1)  # a new value for a view's trigger after every reading
 
-def follow(view, tab: gr.Tab, name: str, drawing: gr.State, open_view: gr.State) -> None:
-    """Show the current drawing in a teaching view when its tab is opened or one of its own
-    controls is used. While it is open, the pad's reading refreshes it too (`reading`)."""
+
+def follow(view, tab: gr.Tab, name: str, drawing: gr.State, open_view: gr.State, trigger: gr.State) -> None:
+    """Show the current drawing in a teaching view when its tab is opened, when one of its own
+    controls is used, and after every reading while it is open (`reading` sets its trigger)."""
     inputs = [drawing, *view.inputs]
     tab.select(lambda: name, None, open_view, queue=False, api_visibility="private").then(
         view.show, inputs, view.outputs, show_progress="hidden", api_visibility="private")
+    trigger.change(view.show, inputs, view.outputs, show_progress="hidden", trigger_mode="always_last",
+                   api_visibility="private")
     for control in view.inputs:
         control.input(view.show, inputs, view.outputs, show_progress="hidden", trigger_mode="always_last",
                       api_visibility="private")
 
 
-def reading(draw, views: dict, open_view: gr.State) -> tuple:
-    """(fn, inputs, outputs) of the pad's one event per stroke: the bars, then the open
-    teaching view, in the same call.
+def reading(draw, triggers: dict[str, gr.State], open_view: gr.State) -> tuple:
+    """(fn, inputs, outputs) of the pad's event after every stroke: the bars, and a new value
+    for the open teaching view's trigger, whose .change then shows that view (`follow`).
 
-    One event, not a reading followed by a .then per view: with a class of 40 drawing, the
-    events themselves (queue, stream, state) cost the server more than the networks do, and
-    a chained event runs even when it only skips. A student on the Draw view pays for the
-    bars alone; with a teaching view open, it is computed in the same call, after the bars'
-    own work, and only that one.
+    With a class of 40 drawing, the server's cost per stroke is mostly Gradio's own work per
+    event and per output, not the network's. So a student on the Draw view sends one event,
+    whose outputs are the Draw view's alone and plain values: a teaching view's outputs in the
+    same event would each cost an update even when skipped. A gr.State output is only stored,
+    and Gradio tells the page to fire its .change only when its value changed, so only a
+    student with a teaching view open pays for a second event, and only for that view.
     """
-    controls = [control for view in views.values() for control in view.inputs]
-    outputs = [*draw.outputs, *(output for view in views.values() for output in view.outputs)]
 
-    def read(drawing, open_name: str, *values) -> list:
+    def read(drawing, open_name: str) -> list:
         answers = list(draw.read(drawing))
-        kept = answers[draw.outputs.index(draw.drawing)]
-        for name, view in views.items():
-            mine, values = values[: len(view.inputs)], values[len(view.inputs) :]
-            answers += view.show(kept, *mine) if name == open_name else [gr.skip()] * len(view.outputs)
-        return answers
+        return answers + [next(_readings) if name == open_name else gr.skip() for name in triggers]
 
-    return read, [draw.pad, open_view, *controls], outputs
+    return read, [draw.pad, open_view], [*draw.outputs, *triggers.values()]

@@ -32,10 +32,20 @@ def preview_html(image28: np.ndarray) -> str:
     return f'<div style="margin-top: 28px; text-align: center">{img(with_grid(image28), "the 28x28 input", PREVIEW_SIZE)}</div>'
 
 
+# The Label's big heading states the top digit as a fact, so it goes while the network is
+# unsure. The verdict carries a marker and CSS hides the heading: the Label then gets a plain
+# value after every stroke. A gr.Label(..., show_heading=...) update instead makes Gradio build
+# a new component and its API schema for the session, per stroke, which costs more than reading.
+UNSURE = '<span class="unsure"></span>'
+CSS = """
+.gradio-container:has(#verdict .unsure) #top3 [data-testid="label-output-value"] { display: none; }
+"""
+
+
 def verdict(prediction) -> str:
     (digit, probability), (runner_up, _), _ = prediction.top(3)
     if prediction.unsure:
-        return f"🤔 **Not sure.** A {digit}, or a {runner_up}? Or is it no digit at all?"
+        return f"{UNSURE}🤔 **Not sure.** A {digit}, or a {runner_up}? Or is it no digit at all?"
     return f"It's a **{digit}** ({probability:.0%} sure)."
 
 
@@ -55,15 +65,13 @@ class DrawView:
         self.drawing = gr.State(None)
         self.outputs = [self.top3, self.verdict, self.preview, self.drawing]
 
-    def read(self, drawing) -> tuple[gr.Label, str, str, object]:
+    def read(self, drawing) -> tuple[dict | None, str, str, object]:
         """Top-3 bars, a verdict, what the network saw, and the drawing kept for the other views."""
         classifier = self.classifier()
         if classifier is None:
-            return gr.Label(None), self.problem, "", None
+            return None, self.problem, "", None
         prediction = classifier.predict(drawing)
         if prediction.blank:
-            return gr.Label(None), HINT, "", None
+            return None, HINT, "", None
         kept = drawing.get("composite") if isinstance(drawing, dict) else drawing  # only the picture: less to keep
-        # The big heading would state the top digit as a fact, so it goes when the network is unsure.
-        return (gr.Label(prediction.confidences(3), show_heading=not prediction.unsure), verdict(prediction),
-                preview_html(prediction.image), kept)
+        return prediction.confidences(3), verdict(prediction), preview_html(prediction.image), kept
