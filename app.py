@@ -37,7 +37,7 @@ from model.finetune import finetune_weights
 from model.paths import ASSETS, ROOT
 from model.registry import DEFAULT, NETWORKS
 from classroom import store, teacher
-from views import board, follow, label, links, reading
+from views import after_reading, board, follow, label, links
 from views.api import compare_file, endpoint, predict_file
 from views.compare import CompareView
 from views.draw import CSS as DRAW_CSS, DrawView
@@ -47,6 +47,7 @@ from views.uploads import CACHE_AGE, MAX_UPLOAD, bounded_cache
 # A class on one 2-vCPU server, settings measured by `python -m bench.class_scale` (README).
 QUEUE_SIZE = 200  # events waiting, all students together
 READERS_AT_ONCE = 1  # per event handler
+BATCH = 16  # strokes read in one call of the pad's handler, from as many students
 THREADS = 40  # gradio's worker threads: handlers and the Sketchpad's uploads
 # How the server runs: `python app.py`, and the tests and benches that serve the app, launch with these.
 # The upload limit and the cache's lifespan are views/uploads.py's.
@@ -179,7 +180,7 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
                                    label="Examples: click one to load it into the pad")
         with gr.Column():
             with gr.Tabs(selected=links.VIEWS[0], elem_id="views") as tabs:  # ids: links.VIEWS
-                with gr.Tab("Draw", id="draw", elem_id="tab-draw") as draw_tab:
+                with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
                     draw = DrawView(pad, reader, weights_problem)
                 with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
                     compare = CompareView(classifiers, {name: problem for name, problem in problems.items() if name != DEFAULT})
@@ -195,24 +196,20 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
         if not plots:
             gr.Markdown("The report plots are not in assets/: `python train.py` draws them.")
 
-    # One event per stroke: the bars, then the teaching view only while it is open (through its
-    # trigger, views.reading). An example loaded into the pad does not fire .change, so loading
-    # one reads too.
-    open_view = gr.State(links.VIEWS[0])
+    # One event per stroke, batched across the class: the bars. Then, only where a teaching view
+    # is open, that view follows in its own event. An example loaded into the pad does not fire
+    # .change, so loading one reads too.
     teaching = {"compare": (compare, compare_tab), "inside": (inside, inside_tab)}
-    triggers = {name: gr.State(0) for name in teaching}
-    read, read_inputs, read_outputs = reading(draw, triggers, open_view)
-    readings = [
-        pad.change(read, read_inputs, read_outputs, trigger_mode="always_last", show_progress="hidden", api_visibility="private"),
-        examples.load_input_event.then(read, read_inputs, read_outputs, show_progress="hidden", api_visibility="private"),
-    ]
+    read = {"fn": draw.on_strokes, "inputs": pad, "outputs": draw.outputs, "batch": True, "max_batch_size": BATCH,
+            "show_progress": "hidden", "api_visibility": "private"}
+    readings = [pad.change(**read, trigger_mode="always_last"), examples.load_input_event.then(**read)]
     say_what_you_meant.follow(draw.verdict, readings)
-    draw_tab.select(lambda: "draw", None, open_view, queue=False, api_visibility="private")
+    after_reading(readings, list(teaching))
     for name, (view, tab) in teaching.items():
-        follow(view, tab, name, draw.drawing, open_view, triggers[name])
+        follow(view, tab, name, pad)
     pad.clear(None, None, None, js=AUTO_BRUSH_JS)
     demo.load(None, None, None, js=PAGE_LOAD_JS)
-    demo.load(links.opened_with(list(classifiers)), None, [tabs, open_view, inside.network], api_visibility="private")
+    demo.load(links.opened_with(list(classifiers)), None, [tabs, inside.network], api_visibility="private")
 
     # The scripting API: no UI of its own, only the named endpoints /predict and /compare.
     endpoint("predict", predict_file(reader, weights_problem))

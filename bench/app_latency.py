@@ -74,7 +74,7 @@ def server(runs: int) -> None:
         Image.fromarray(pixels).save(png, format="png")
         pngs[part] = png.getvalue()
     pad = next(block for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "pad")
-    handler = next(fn for fn in app.demo.fns.values() if fn.fn == app.draw.read and "change" in str(fn.targets))
+    handler = next(fn for fn in app.demo.fns.values() if fn.fn == app.draw.on_strokes and "change" in str(fn.targets))
     state = SessionState(app.demo)
 
     async def handle_once() -> float:
@@ -83,10 +83,11 @@ def server(runs: int) -> None:
             blob = {"type": part, "index": 0 if part == "layer" else None, "id": drawing_id, "file": png}
             pad.accept_blobs(AcceptBlobs(data=blob, files=[(f"{part}.png", png)]))
         start = time.perf_counter()
-        output = await app.demo.process_api(block_fn=handler, inputs=[{"id": drawing_id}], state=state)
+        # a batch of one: one list per input in, one list per output out
+        output = await app.demo.process_api(block_fn=handler, inputs=[[{"id": drawing_id}]], state=state)
         elapsed = time.perf_counter() - start
-        if output["data"][0]["value"]["label"] != "4":
-            raise SystemExit(f"the drawn 4 was read as {output['data'][0]}")
+        if output["data"][0][0]["label"] != "4":
+            raise SystemExit(f"the drawn 4 was read as {output['data'][0][0]}")
         return elapsed
 
     async def handle_all() -> list[float]:

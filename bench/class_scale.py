@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -352,15 +353,30 @@ class Server:
             print(f"  the server logged errors; the last of them:\n{self.log_tail()}")
 
 
+def browser() -> httpx.AsyncClient:
+    """One student's device: its own connections, at most 6 to the server, as a browser keeps.
+
+    One client per student, not one for the class: httpx looks through every connection of its
+    pool for each request, and a pool holding the whole class's connections made the load
+    generator cost more CPU than the server it measures, on the same two cores.
+    """
+    # A connection idle for uvicorn's 5 s keep-alive is closed by the server; reusing it at that
+    # moment fails, where a browser would retry. Letting it go after 2 s avoids that race.
+    limits = httpx.Limits(max_connections=6, max_keepalive_connections=6, keepalive_expiry=2)
+    # httpcore tries `import sniffio` for every request; where it is not installed (httpx and
+    # anyio no longer need it), each failed import searches sys.path again. None in sys.modules
+    # makes it fail at once, as it would anyway. Only here, in the load generator.
+    sys.modules.setdefault("sniffio", None)
+    return httpx.AsyncClient(timeout=httpx.Timeout(60, read=None, pool=None), limits=limits)
+
+
 async def run_class(url: str, config: dict, students: int, seconds: float, seed: int) -> tuple[Tally, float]:
     random.seed(seed)  # the same strokes at the same moments for every server
     pictures = drawings()
     tally = Tally()
-    # A connection idle for uvicorn's 5 s keep-alive is closed by the server; reusing it at that
-    # moment fails, where a browser would retry. Letting it go after 2 s avoids that race.
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None), limits=limits) as http:
-        class_ = [Student(http, url, config, pictures, i, tally) for i in range(students)]
+    async with contextlib.AsyncExitStack() as devices:
+        class_ = [Student(await devices.enter_async_context(browser()), url, config, pictures, i, tally)
+                  for i in range(students)]
         start = time.perf_counter()
         await asyncio.gather(*(student.draw(seconds) for student in class_))
         wall = time.perf_counter() - start
@@ -418,7 +434,7 @@ def startup(runs: int) -> None:
 
             async def one_stroke() -> tuple[Tally, float]:
                 tally = Tally()
-                async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None)) as http:
+                async with browser() as http:
                     student = Student(http, server.url, config, pictures, 0, tally)
                     stream = asyncio.create_task(student.read_stream())
                     await student.stroke_ended()

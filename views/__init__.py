@@ -8,45 +8,37 @@
     pictures.py  arrays -> inline PNGs for all of them
 
 A teaching view is a class with `inputs` (its own controls), `outputs` and
-`show(drawing, *inputs) -> values for outputs`; `follow` and `reading` keep it up to date.
+`show(drawing, *inputs) -> values for outputs`; `follow` keeps it up to date.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 
 import gradio as gr
 
-_readings = itertools.count(1)  # a new value for a view's trigger after every reading
+
+def follow(view, tab: gr.Tab, name: str, pad: gr.Sketchpad) -> None:
+    """Show the pad's drawing in a teaching view when its tab is opened, when one of its own
+    controls is used, and after every reading while it is open: `after_reading` has the page
+    click the view's hidden refresh button then."""
+    refresh = gr.Button(visible="hidden", elem_id=f"refresh-{name}")
+    gr.on([tab.select, refresh.click, *(control.input for control in view.inputs)], view.show, [pad, *view.inputs],
+          view.outputs, show_progress="hidden", trigger_mode="always_last", api_visibility="private")
 
 
-def follow(view, tab: gr.Tab, name: str, drawing: gr.State, open_view: gr.State, trigger: gr.State) -> None:
-    """Show the current drawing in a teaching view when its tab is opened, when one of its own
-    controls is used, and after every reading while it is open (`reading` sets its trigger)."""
-    inputs = [drawing, *view.inputs]
-    tab.select(lambda: name, None, open_view, queue=False, api_visibility="private").then(
-        view.show, inputs, view.outputs, show_progress="hidden", api_visibility="private")
-    trigger.change(view.show, inputs, view.outputs, show_progress="hidden", trigger_mode="always_last",
-                   api_visibility="private")
-    for control in view.inputs:
-        control.input(view.show, inputs, view.outputs, show_progress="hidden", trigger_mode="always_last",
-                      api_visibility="private")
+def after_reading(readings: list, views: list[str]) -> None:
+    """After each reading, refresh the teaching view that is open, if one is.
 
-
-def reading(draw, triggers: dict[str, gr.State], open_view: gr.State) -> tuple:
-    """(fn, inputs, outputs) of the pad's event after every stroke: the bars, and a new value
-    for the open teaching view's trigger, whose .change then shows that view (`follow`).
-
-    With a class of 40 drawing, the server's cost per stroke is mostly Gradio's own work per
-    event and per output, not the network's. So a student on the Draw view sends one event,
-    whose outputs are the Draw view's alone and plain values: a teaching view's outputs in the
-    same event would each cost an update even when skipped. A gr.State output is only stored,
-    and Gradio tells the page to fire its .change only when its value changed, so only a
-    student with a teaching view open pays for a second event, and only for that view.
+    Decided in the browser, which knows the open tab: a student on the Draw view sends nothing
+    more, and the pad's event stays free of per-student state, so it can be batched. The
+    view's tab panel has the id "tab-<name>" (app.py) and is laid out only while open.
     """
-
-    def read(drawing, open_name: str) -> list:
-        answers = list(draw.read(drawing))
-        return answers + [next(_readings) if name == open_name else gr.skip() for name in triggers]
-
-    return read, [draw.pad, open_view], [*draw.outputs, *triggers.values()]
+    js = f"""() => {{
+  for (const name of {json.dumps(views)}) {{
+    const panel = document.getElementById('tab-' + name);
+    if (panel && panel.getClientRects().length) document.getElementById('refresh-' + name)?.click();
+  }}
+}}"""
+    for reading in readings:
+        reading.then(None, None, None, js=js, api_visibility="private")

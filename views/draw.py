@@ -1,7 +1,8 @@
 """The Draw view: after every stroke, the top-3 bars, a verdict and the 28x28 picture the network read.
 
-This is the page's fast path: it runs on every stroke, so it does only this. A teaching
-view is computed in the same event only while its tab is open (views.reading).
+This is the page's fast path: it runs on every stroke, so it does only this, batched: the
+strokes of students who draw at the same moment are read in one call and one forward pass.
+A teaching view that is open follows in an event of its own (views.follow).
 """
 
 from __future__ import annotations
@@ -50,28 +51,53 @@ def verdict(prediction) -> str:
 
 
 class DrawView:
-    """The bars, the verdict and the preview; `read` is the pad's .change handler."""
+    """The bars, the verdict and the preview; `on_strokes` is the pad's .change handler."""
 
     def __init__(self, pad: gr.Sketchpad, classifier: Callable[[], Classifier | None], problem: str | None):
         self.pad = pad
-        self.classifier = classifier  # called per drawing: the live network may be swapped while serving
+        self.classifier = classifier  # called per reading: the live network may be swapped while serving
         self.problem = problem
         self.verdict = gr.Markdown(problem or HINT, elem_id="verdict")
         self.top3 = gr.Label(num_top_classes=3, label="Top 3", elem_id="top3")
         self.preview = gr.HTML(label="What the network sees (28×28 pixels)", show_label=True, container=True,
                                min_height=PREVIEW_SIZE + 40, elem_id="network-input")
-        # The drawing, kept on the server for the teaching views: they read it from here after
-        # the bars are shown, instead of the browser exporting and uploading the canvas again.
-        self.drawing = gr.State(None)
-        self.outputs = [self.top3, self.verdict, self.preview, self.drawing]
+        # Plain values only, and no gr.State: a batch mixes students, and Gradio keeps a
+        # gr.State per student (it would give the whole batch the first student's).
+        self.outputs = [self.top3, self.verdict, self.preview]
 
-    def read(self, drawing) -> tuple[dict | None, str, str, object]:
-        """Top-3 bars, a verdict, what the network saw, and the drawing kept for the other views."""
+    def on_strokes(self, drawings: list) -> list[list]:
+        """The pad's batched .change handler: Gradio gives one list per input and wants one
+        list per output."""
+        return [list(column) for column in zip(*self.read_batch(drawings))]
+
+    def read(self, drawing) -> tuple[dict | None, str, str]:
+        """Top-3 bars, a verdict and what the network saw, for one drawing."""
+        return self.read_batch([drawing])[0]
+
+    def read_batch(self, drawings: list) -> list[tuple[dict | None, str, str]]:
+        """`read` for many drawings in one forward pass. A drawing that cannot be read gets its own
+        message and does not spoil the others in its batch."""
         classifier = self.classifier()
         if classifier is None:
-            return None, self.problem, "", None
-        prediction = classifier.predict(drawing)
-        if prediction.blank:
-            return None, HINT, "", None
-        kept = drawing.get("composite") if isinstance(drawing, dict) else drawing  # only the picture: less to keep
-        return prediction.confidences(3), verdict(prediction), preview_html(prediction.image), kept
+            return [(None, self.problem, "")] * len(drawings)
+        try:
+            predictions = classifier.predict_batch(drawings)
+        except ValueError:  # which one? read them one by one
+            predictions = [read_or_say_why(classifier, drawing) for drawing in drawings]
+        return [answer(prediction) for prediction in predictions]
+
+
+def read_or_say_why(classifier: Classifier, drawing):
+    try:
+        return classifier.predict(drawing)
+    except ValueError as error:
+        return f"⚠️ **This drawing could not be read:** {error}"
+
+
+def answer(prediction) -> tuple[dict | None, str, str]:
+    if isinstance(prediction, str):  # why it could not be read
+        return None, prediction, ""
+    if prediction.blank:
+        return None, HINT, ""
+    return prediction.confidences(3), verdict(prediction), preview_html(prediction.image)
+

@@ -15,13 +15,13 @@ VIEWS = ("draw", "compare", "inside")  # the tab ids app.py gives its views, in 
 
 
 def opened_with(networks: list[str]):
-    """The demo.load handler: (the Tabs showing the linked view, that view's name, the linked network)."""
+    """The demo.load handler: (the Tabs showing the linked view, the linked network)."""
 
     def open_link(request: gr.Request):
         parameters = dict(request.query_params) if request is not None else {}
         view = parameters.get("view", "").lower()
         view = view if view in VIEWS else VIEWS[0]
         net = parameters.get("net", "").lower()
-        return gr.Tabs(selected=view), view, net if net in networks else (networks[0] if networks else None)
+        return gr.Tabs(selected=view), net if net in networks else (networks[0] if networks else None)
 
     return open_link
