@@ -16,7 +16,7 @@ SPACES_ZERO_GPU=true (what gradio reads to behave as on a ZeroGPU Space), and to
 Gradio app with the same pad and network (Sketchpad -> Label, gradio's defaults).
 
     python -m bench.class_scale                      # 40 students, 60 s, the three servers
-    python -m bench.class_scale --largest            # the largest class still at p95 <= 1 s
+    python -m bench.class_scale --largest            # the largest classes still at p95 <= 1 s and <= 2 s
     python -m bench.class_scale --startup            # `python app.py` to the first answer
 
 The load generator runs on the same machine as the server, as the floors ask.
@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import os
 import random
@@ -394,7 +395,7 @@ def measure(name: str, students: int, seconds: float, seed: int) -> dict:
         server.stop()
     ms = np.asarray(tally.latencies) * 1000 if tally.latencies else np.asarray([np.inf])
     return {"name": name, "strokes": tally.strokes, "answered": len(tally.latencies), "readings": tally.answers,
-            "per_second": len(tally.latencies) / wall, "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95),
+            "per_second": len(tally.latencies) / wall, "readings_per_second": tally.answers / wall, "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95),
             "errors": tally.errors, "latest_unanswered": tally.latest_unanswered,
             "cpu_ms": 1000 * cpu / max(tally.answers, 1), "load_cpu_ms": 1000 * own_cpu / max(tally.answers, 1),
             "load_average": os.getloadavg()[0]}
@@ -402,8 +403,9 @@ def measure(name: str, students: int, seconds: float, seed: int) -> dict:
 
 def report(result: dict) -> None:
     errors = result["errors"]
-    print(f"  {result['name']:<28} {len(errors):3d} errors  {result['per_second']:5.1f} strokes/s answered "
-          f"({result['answered']} uploads answered for {result['strokes']} strokes, {result['readings']} readings)  "
+    print(f"  {result['name']:<28} {len(errors):3d} errors  {result['per_second']:5.1f} strokes/s answered, "
+          f"{result['readings_per_second']:5.1f} readings/s ({result['answered']} uploads answered for "
+          f"{result['strokes']} strokes, {result['readings']} readings)  "
           f"p50 {result['p50']:6.0f} ms  p95 {result['p95']:6.0f} ms  "
           f"latest drawing unanswered: {result['latest_unanswered']}")
     print(f"  {'':<28} server CPU {result['cpu_ms']:.1f} ms per reading (load generator {result['load_cpu_ms']:.1f} ms); "
@@ -416,10 +418,12 @@ def floors(results: dict[str, dict], students: int) -> None:
     bare = results["bare Sketchpad->Label"]
     for name in ("app", "app, SPACES_ZERO_GPU=true"):
         result = results[name]
-        ratio = result["per_second"] / bare["per_second"]
+        # Every server ends up answering every stroke (a reading answers the strokes merged into
+        # it), so what tells a faster server is the drawings it reads per second.
+        ratio = result["readings_per_second"] / bare["readings_per_second"]
         checks = {"0 errors": not result["errors"], "every latest drawing answered": result["latest_unanswered"] == 0,
                   "p95 <= 2 s": result["p95"] <= 2000, "throughput >= 0.9x bare": ratio >= 0.9}
-        print(f"  {name}: throughput {ratio:.2f}x the bare app's; "
+        print(f"  {name}: throughput (readings/s) {ratio:.2f}x the bare app's; "
               + ", ".join(f"{check} {'PASS' if ok else 'FAIL'}" for check, ok in checks.items()))
 
 
@@ -463,7 +467,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the strokes' timing (default: 1)")
     parser.add_argument("--only", choices=list(SERVERS), help="load one server only")
     parser.add_argument("--largest", action="store_true",
-                        help="grow the class (40, 60, 80, ...) against `python app.py` until p95 > 1 s")
+                        help="grow the class (10, 20, 30, ...) against `python app.py` until p95 > 2 s")
     parser.add_argument("--startup", type=int, metavar="RUNS", nargs="?", const=5,
                         help="time `python app.py` to its first answer, RUNS times (default: 5)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)  # the bare app's own process
@@ -475,15 +479,19 @@ def main(argv=None) -> None:
         startup(args.startup)
         return
     if args.largest:
-        print(f"the largest class at p95 <= 1 s, `python app.py`, {args.seconds:.0f} s each, a stroke every 1-2 s:")
-        students, largest = 40, None
-        while True:
+        print(f"the largest classes at p95 <= 1 s and <= 2 s, `python app.py`, {args.seconds:.0f} s each, "
+              "a stroke every 1-2 s:")
+        largest = {1000: None, 2000: None}
+        for students in itertools.count(10, 10):
             result = measure("app", students, args.seconds, args.seed)
             report({**result, "name": f"{students} students"})
-            if result["p95"] > 1000 or result["errors"] or result["latest_unanswered"]:
+            if result["errors"] or result["latest_unanswered"] or result["p95"] > 2000:
                 break
-            largest, students = students, students + 20
-        print(f"  largest class at p95 <= 1 s: {largest or f'fewer than {students}'}")
+            for bound in largest:
+                if result["p95"] <= bound:
+                    largest[bound] = students
+        for bound, students in largest.items():
+            print(f"  largest class at p95 <= {bound // 1000} s: {students or 'fewer than 10'}")
         return
     names = [args.only] if args.only else list(SERVERS)
     print(f"{args.students} students, {args.seconds:.0f} s, a stroke every 1-2 s, each server in its own process, "
