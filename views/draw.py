@@ -100,4 +100,3 @@ def answer(prediction) -> tuple[dict | None, str, str]:
     if prediction.blank:
         return None, HINT, ""
     return prediction.confidences(3), verdict(prediction), preview_html(prediction.image)
-
