@@ -395,7 +395,8 @@ def measure(name: str, students: int, seconds: float, seed: int) -> dict:
         server.stop()
     ms = np.asarray(tally.latencies) * 1000 if tally.latencies else np.asarray([np.inf])
     return {"name": name, "strokes": tally.strokes, "answered": len(tally.latencies), "readings": tally.answers,
-            "per_second": len(tally.latencies) / wall, "readings_per_second": tally.answers / wall, "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95),
+            "per_second": len(tally.latencies) / wall, "readings_per_second": tally.answers / wall,
+            "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95),
             "errors": tally.errors, "latest_unanswered": tally.latest_unanswered,
             "cpu_ms": 1000 * cpu / max(tally.answers, 1), "load_cpu_ms": 1000 * own_cpu / max(tally.answers, 1),
             "load_average": os.getloadavg()[0]}
