@@ -18,6 +18,11 @@ Gradio app with the same pad and network (Sketchpad -> Label, gradio's defaults)
     python -m bench.class_scale                      # 40 students, 60 s, the three servers
     python -m bench.class_scale --largest            # the largest classes still at p95 <= 1 s and <= 2 s
     python -m bench.class_scale --startup            # `python app.py` to the first answer
+    python -m bench.class_scale --view inside        # the class on a teaching view (a teacher link)
+
+With --view, every student has that teaching view open, as after a teacher link: after each
+reading the page uploads the drawing again (/gradio_api/upload) and asks for the view, as
+views.after_reading has the browser do; the figures then include the view's refreshes.
 
 The load generator runs on the same machine as the server, as the floors ask.
 """
@@ -48,6 +53,7 @@ from PIL import Image
 from example_digits import STROKES
 from model.canvas import CANVAS_SIZE, draw_strokes, sketchpad_value
 from model.paths import ROOT
+from views.links import VIEWS
 
 # `spaces` on ZeroGPU needs the Space's device API (it asserts SPACES_ZERO_DEVICE_API_URL when
 # SPACES_ZERO_GPU=true, then reports to that API at launch), which exists only on Hugging Face.
@@ -119,6 +125,7 @@ class Tally:
     answers: int = 0
     errors: list[str] = field(default_factory=list)
     latest_unanswered: int = 0
+    views: list[float] = field(default_factory=list)  # with --view: reading answered -> view shown, per refresh
 
 
 class Student:
@@ -127,7 +134,7 @@ class Student:
     def __init__(self, http: httpx.AsyncClient, url: str, config: dict, pictures: list, index: int, tally: Tally):
         self.http, self.url, self.config, self.pictures, self.index, self.tally = http, url, config, pictures, index, tally
         self.session = "".join(random.choices(string.ascii_lowercase + string.digits, k=11))
-        self.uploads: list[tuple[str, str, Stroke]] = []  # (blob id, digit shown, stroke timing)
+        self.uploads: list[tuple[str, str, Stroke, int]] = []  # (blob id, digit shown, stroke timing, picture)
         self.exporting = self.export_again = False
         self.in_flight = False  # a change event joined and not answered yet
         self.deferred = False  # always_last: a change arrived while one was in flight
@@ -137,6 +144,8 @@ class Student:
         self.sending: set[asyncio.Task] = set()  # follow-ups being sent
         self.stream_wanted = asyncio.Event()
         self.drawing_index = index
+        self.view_asked: dict[str, float] = {}  # the open view's queue event id -> when its reading came
+        self.view_waiting: tuple[int, float] | None = None  # always_last: the newest refresh not sent yet
 
     async def draw(self, seconds: float) -> None:
         stream = asyncio.create_task(self.read_stream())
@@ -156,7 +165,7 @@ class Student:
         last = self.uploads[-1][2] if self.uploads else None
         if last is None or last.answered is None:
             self.tally.latest_unanswered += 1
-        for stroke in (s for _, _, s in self.uploads):
+        for stroke in (upload[2] for upload in self.uploads):
             if stroke.answered is not None:
                 self.tally.latencies.append(stroke.answered - stroke.upload_started)
 
@@ -175,7 +184,7 @@ class Student:
         except Exception as error:  # counted, not raised: this is a measurement
             self.tally.errors.append(f"upload: {error!r}")
         else:
-            self.uploads.append((blob_id, digit, stroke))
+            self.uploads.append((blob_id, digit, stroke, self.drawing_index % len(self.pictures)))
             await self.change()
         await asyncio.sleep(0.03)
         self.exporting = False
@@ -237,12 +246,44 @@ class Student:
                 self.stream_wanted.clear()
 
     def send_follow_ups(self, fn_index: int) -> None:
-        task = asyncio.create_task(self.follow(fn_index))
+        self.sending_task(self.follow(fn_index))
+
+    def sending_task(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
         self.sending.add(task)
         task.add_done_callback(self.sending.discard)
 
     def busy(self) -> bool:
-        return bool(self.in_flight or self.deferred or self.exporting or self.follow_ups or self.sending)
+        return bool(self.in_flight or self.deferred or self.exporting or self.follow_ups or self.sending
+                    or self.view_asked or self.view_waiting)
+
+    async def refresh_view(self, upload: int, read_at: float) -> None:
+        """The open teaching view after a reading: the browser exports the drawing again, uploads
+        it, and sends the view's event with it; one at a time, the newest waiting (always_last)."""
+        if self.view_asked:
+            self.view_waiting = (upload, read_at)
+            return
+        view = self.config["view"]
+        pngs, _ = self.pictures[self.uploads[upload][3]]
+        try:
+            answer = await self.http.post(f"{self.url}gradio_api/upload",
+                                          files=[("files", (f"{part}.png", png, "image/png")) for part, png in pngs.items()])
+            answer.raise_for_status()
+            files = {part: {"path": path, "orig_name": f"{part}.png", "meta": {"_type": "gradio.FileData"}}
+                     for part, path in zip(pngs, answer.json())}
+            data = list(view["inputs"])
+            data[view["pad_slot"]] = {"background": files["background"], "layers": [files["layer"]],
+                                      "composite": files["composite"], "id": None}
+            body = {"data": data, "event_data": None, "fn_index": view["fn_index"], "trigger_id": view["trigger"],
+                    "session_hash": self.session}
+            answer = await self.http.post(f"{self.url}gradio_api/queue/join", json=body)
+            answer.raise_for_status()
+        except Exception as error:
+            self.tally.errors.append(f"view: {error!r}")
+            return
+        self.view_asked[answer.json()["event_id"]] = read_at
+        self.open_events += 1
+        self.stream_wanted.set()
 
     async def follow(self, fn_index: int) -> None:
         """What the browser does when an event completes: run the events chained after it."""
@@ -262,6 +303,15 @@ class Student:
 
     async def completed(self, message: dict) -> None:
         self.open_events -= 1
+        if message["event_id"] in self.view_asked:
+            read_at = self.view_asked.pop(message["event_id"])
+            if not message.get("success"):
+                self.tally.errors.append(f"view failed: {message.get('output')}")
+            self.tally.views.append(time.perf_counter() - read_at)
+            if self.view_waiting:
+                waiting, self.view_waiting = self.view_waiting, None
+                await self.refresh_view(*waiting)
+            return
         if message["event_id"] in self.follow_ups:
             chained = self.follow_ups.pop(message["event_id"])
             if not message.get("success"):
@@ -272,7 +322,7 @@ class Student:
         if upload is None:
             return
         now = time.perf_counter()
-        _, digit, _ = self.uploads[upload]
+        digit = self.uploads[upload][1]
         if not message.get("success"):
             self.tally.errors.append(f"reading failed: {message.get('output')}")
         else:
@@ -280,16 +330,19 @@ class Student:
             read = top_label(message["output"])
             if read != digit:
                 self.tally.errors.append(f"a drawn {digit} answered {read!r} (someone else's drawing?)")
-            for _, _, stroke in self.uploads[: upload + 1]:  # this upload, and those merged into it
+            for _, _, stroke, _ in self.uploads[: upload + 1]:  # this upload, and those merged into it
                 if stroke.answered is None:
                     stroke.answered = now
+            if self.config.get("view"):
+                self.sending_task(self.refresh_view(upload, now))
         self.send_follow_ups(self.config["fn_index"])
         await self.done()
 
 
-def page_config(url: str) -> dict:
+def page_config(url: str, view: str | None = None) -> dict:
     """The pad's component id, its change event's fn_index, and the server events the browser
-    chains after an event (`.then`): {parent fn_index: [(fn_index, queued, inputs' values)]}."""
+    chains after an event (`.then`): {parent fn_index: [(fn_index, queued, inputs' values)]}.
+    With `view`, also that teaching view's refresh event (its hidden button's click)."""
     config = httpx.get(f"{url}config", timeout=30).json()
     components = {c["id"]: c for c in config["components"]}
     pad = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "pad")
@@ -306,8 +359,14 @@ def page_config(url: str) -> dict:
             chained.setdefault(dependency["trigger_after"], []).append((dependency["id"], dependency["queue"], page_values(dependency)))
     # the pad's own event may read more than the pad (the open view, its controls): the pad's slot
     # gets the uploaded drawing, the others what the page shows
-    return {"pad": pad, "fn_index": change["id"], "inputs": page_values(change), "pad_slot": change["inputs"].index(pad),
+    page = {"pad": pad, "fn_index": change["id"], "inputs": page_values(change), "pad_slot": change["inputs"].index(pad),
             "chained": chained}
+    if view:
+        button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == f"refresh-{view}")
+        refresh = next(d for d in config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]])
+        page["view"] = {"fn_index": refresh["id"], "trigger": button, "inputs": page_values(refresh),
+                        "pad_slot": refresh["inputs"].index(pad)}
+    return page
 
 
 class Server:
@@ -328,11 +387,11 @@ class Server:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-size:]
 
-    def wait_until_up(self) -> dict:
+    def wait_until_up(self, view: str | None = None) -> dict:
         deadline = time.monotonic() + 300  # minutes when the machine is busy
         while True:
             try:
-                return page_config(self.url)
+                return page_config(self.url, view)
             except (httpx.HTTPError, StopIteration, KeyError, ValueError):
                 if self.process.poll() is not None:
                     raise SystemExit(f"the server stopped: {self.log_tail()}")
@@ -384,10 +443,10 @@ async def run_class(url: str, config: dict, students: int, seconds: float, seed:
     return tally, wall
 
 
-def measure(name: str, students: int, seconds: float, seed: int) -> dict:
+def measure(name: str, students: int, seconds: float, seed: int, view: str | None = None) -> dict:
     server = Server(name)
     try:
-        config = server.wait_until_up()
+        config = server.wait_until_up(view)
         cpu, own_cpu = server.cpu_seconds(), time.process_time()
         tally, wall = asyncio.run(run_class(server.url, config, students, seconds, seed))
         cpu, own_cpu = server.cpu_seconds() - cpu, time.process_time() - own_cpu
@@ -399,7 +458,7 @@ def measure(name: str, students: int, seconds: float, seed: int) -> dict:
             "p50": np.percentile(ms, 50), "p95": np.percentile(ms, 95),
             "errors": tally.errors, "latest_unanswered": tally.latest_unanswered,
             "cpu_ms": 1000 * cpu / max(tally.answers, 1), "load_cpu_ms": 1000 * own_cpu / max(tally.answers, 1),
-            "load_average": os.getloadavg()[0]}
+            "load_average": os.getloadavg()[0], "views": tally.views}
 
 
 def report(result: dict) -> None:
@@ -411,6 +470,10 @@ def report(result: dict) -> None:
           f"latest drawing unanswered: {result['latest_unanswered']}")
     print(f"  {'':<28} server CPU {result['cpu_ms']:.1f} ms per reading (load generator {result['load_cpu_ms']:.1f} ms); "
           f"machine load average {result['load_average']:.1f}")
+    if result["views"]:
+        ms = np.asarray(result["views"]) * 1000
+        print(f"  {'':<28} the open view: {len(ms)} refreshes, reading shown -> view shown p50 {np.percentile(ms, 50):.0f} ms "
+              f"p95 {np.percentile(ms, 95):.0f} ms")
     for error in sorted(set(errors))[:3]:
         print(f"      {errors.count(error)} x {error[:200]}")
 
@@ -467,6 +530,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=60, help="how long each draws, a stroke every 1-2 s (default: 60)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the strokes' timing (default: 1)")
     parser.add_argument("--only", choices=list(SERVERS), help="load one server only")
+    parser.add_argument("--view", choices=VIEWS[1:], help="every student has this teaching view open (`python app.py` only)")
     parser.add_argument("--largest", action="store_true",
                         help="grow the class (10, 20, 30, ...) against `python app.py` until p95 > 2 s")
     parser.add_argument("--startup", type=int, metavar="RUNS", nargs="?", const=5,
@@ -493,6 +557,10 @@ def main(argv=None) -> None:
                     largest[bound] = students
         for bound, students in largest.items():
             print(f"  largest class at p95 <= {bound // 1000} s: {students or 'fewer than 10'}")
+        return
+    if args.view:
+        print(f"{args.students} students on the {args.view} view, {args.seconds:.0f} s, a stroke every 1-2 s:")
+        report(measure("app", args.students, args.seconds, args.seed, args.view))
         return
     names = [args.only] if args.only else list(SERVERS)
     print(f"{args.students} students, {args.seconds:.0f} s, a stroke every 1-2 s, each server in its own process, "
