@@ -35,7 +35,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from tests.browser_helpers import CHROMIUM, chromium, clear, draw, free_port, open_app, serving  # isort: skip
+from bench.browser import CHROMIUM, chromium, clear, draw, free_port, open_app, serving  # isort: skip
 import app
 from example_digits import STROKES, example_paths
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value

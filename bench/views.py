@@ -23,7 +23,7 @@ import time
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks;
 # app before numpy: app sets numpy's BLAS threads, read when numpy is first imported
-from tests.browser_helpers import CHROMIUM  # isort: skip
+from bench.browser import CHROMIUM  # isort: skip
 import app  # isort: skip
 import numpy as np
 from example_digits import STROKES

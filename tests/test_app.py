@@ -20,7 +20,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from tests.browser_helpers import serving  # isort: skip
+from bench.browser import serving  # isort: skip
 import app
 from views.draw import HINT, UNSURE
 from views.uploads import MAX_UPLOAD

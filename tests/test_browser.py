@@ -8,7 +8,7 @@ the helpers wait for the app's answers rather than for fixed times.
 import pytest
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from tests.browser_helpers import CHROMIUM, chromium, clear, draw, image_rect, open_app, serving, top_digit  # isort: skip
+from bench.browser import CHROMIUM, chromium, clear, draw, image_rect, open_app, serving, top_digit  # isort: skip
 import app
 from example_digits import STROKES
 from model.canvas import CANVAS_SIZE

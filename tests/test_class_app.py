@@ -19,7 +19,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from tests.browser_helpers import free_port, serving  # isort: skip
+from bench.browser import free_port, serving  # isort: skip
 import app
 from classroom import store, teacher
 from example_digits import STROKES

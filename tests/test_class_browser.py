@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from tests.browser_helpers import CHROMIUM, chromium, draw, free_port, open_app, top_digit  # isort: skip
+from bench.browser import CHROMIUM, chromium, draw, free_port, open_app, top_digit  # isort: skip
 import app
 from classroom import store, teacher
 from example_digits import STROKES

@@ -18,7 +18,7 @@ from gradio_client import Client, handle_file
 
 import deploy.__main__ as deploy
 from example_digits import example_paths
-from tests.browser_helpers import free_port
+from bench.browser import free_port
 from tests.conftest import ROOT
 
 # `spaces` in ZeroGPU mode asserts SPACES_ZERO_DEVICE_API_URL and reports to that API at launch:

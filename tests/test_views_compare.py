@@ -6,7 +6,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from tests.browser_helpers import CHROMIUM  # isort: skip  (turns Gradio's analytics off before app)
+from bench.browser import CHROMIUM  # isort: skip  (turns Gradio's analytics off before app)
 import app
 from model.canvas import sketchpad_value
 from views.compare import WAYS, compare_json, readings

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser_helpers import CHROMIUM  # isort: skip  (turns Gradio's analytics off before app)
+from bench.browser import CHROMIUM  # isort: skip  (turns Gradio's analytics off before app)
 import app
 from tests.conftest import drawn_four
 

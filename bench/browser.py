@@ -1,6 +1,7 @@
 """Serving a Gradio app on a free loopback port, and drawing on its Sketchpad in Chromium.
 
-Shared by tests/test_app.py, tests/test_browser.py and bench/app_latency.py.
+Shared by the benches that drive a browser (bench/app_latency.py, bench/views.py) and by the
+tests that serve the app; here, so that no bench imports a test.
 """
 
 from __future__ import annotations
