@@ -11,8 +11,10 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 # No usage reports to Gradio from tests and benchmarks: read when a gr.Blocks is built.
@@ -48,6 +50,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_until_serving(process: subprocess.Popen, url: str, timeout: float = 180) -> None:
+    """Return once the app that `process` runs answers at `url`. Raises RuntimeError when the
+    process exits first, or when it does not answer within `timeout` seconds (it is killed then)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        try:
+            urllib.request.urlopen(f"{url}gradio_api/info", timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"the app did not answer within {timeout:.0f} s") from None
+            time.sleep(0.3)
+    raise RuntimeError(f"the app exited with {process.returncode}")
 
 
 @contextlib.contextmanager

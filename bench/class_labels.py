@@ -16,48 +16,33 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from bench.browser import free_port, wait_until_serving
 from classroom.store import Store
 from example_digits import STROKES
 from model.canvas import draw_like_a_person
 from model.paths import ROOT
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(database: Path, port: int, log) -> subprocess.Popen:
     environment = {**os.environ, "DIGIT_CLASS_DB": str(database), "GRADIO_SERVER_PORT": str(port),
                    "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
     server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environment, stdout=log, stderr=log)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the app exited with {server.returncode}; see {log.name}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=2)
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("the app did not start within 180 s")
+    try:
+        wait_until_serving(server, f"http://127.0.0.1:{port}/")
+    except RuntimeError as error:
+        raise RuntimeError(f"{error}; see {log.name}") from None
+    return server
 
 
 def drawings(how_many: int, folder: Path, seed: int) -> list[tuple[str, int]]:

@@ -37,7 +37,6 @@ import itertools
 import json
 import os
 import random
-import socket
 import string
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from PIL import Image
 
 from example_digits import STROKES
 from model.canvas import CANVAS_SIZE, draw_strokes, sketchpad_value
+from bench.browser import free_port
 from model.paths import ROOT
 from views.links import VIEWS
 
@@ -65,12 +65,6 @@ SERVERS = {  # name -> (command, extra environment)
     "app, SPACES_ZERO_GPU=true": ([sys.executable, "-c", WITHOUT_SPACES], {"SPACES_ZERO_GPU": "true"}),
     "bare Sketchpad->Label": ([sys.executable, "-m", "bench.class_scale", "--serve-bare"], {}),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_bare() -> None:

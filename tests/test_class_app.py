@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import zipfile
 
 import httpx
@@ -19,7 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from bench.browser import free_port, serving  # isort: skip
+from bench.browser import free_port, serving, wait_until_serving  # isort: skip
 import app
 from classroom import store, teacher
 from example_digits import STROKES
@@ -190,15 +189,8 @@ def test_a_server_killed_during_a_class_keeps_every_acknowledged_label(tmp_path,
     def start() -> subprocess.Popen:
         server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                urllib.request.urlopen(f"{url}gradio_api/info", timeout=2)
-                return server
-            except OSError:
-                time.sleep(0.3)
-        server.kill()
-        pytest.fail("the app did not start")
+        wait_until_serving(server, url)
+        return server
 
     server = start()
     acknowledged, stop = [], threading.Event()
