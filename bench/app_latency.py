@@ -35,7 +35,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from bench.browser import CHROMIUM, chromium, clear, draw, free_port, open_app, serving  # isort: skip
+from bench.browser import CHROMIUM, chromium, clear, draw, free_port, open_app, serving, wait_until_serving  # isort: skip
 import app
 from example_digits import STROKES, example_paths
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value
@@ -153,15 +153,10 @@ def clients(count: int, requests_each: int) -> None:
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                Client(url, verbose=False)
-                break
-            except Exception:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("python app.py did not come up")
-                time.sleep(0.5)
+        try:
+            wait_until_serving(process, url, timeout=120)
+        except RuntimeError as error:
+            raise SystemExit(f"python app.py did not come up: {error}") from None
         files = example_paths()  # files[digit] shows that digit
         timings, errors, lock = [], [], threading.Lock()
 
