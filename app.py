@@ -29,11 +29,11 @@ except ImportError:
 import gradio as gr
 import torch
 
-from example_digits import example_paths
+from model.examples import example_paths
 from model import Classifier, WeightsError, load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE
 from model import live
-from model.finetune import finetune_weights
+from training.finetune import finetune_weights
 from model.paths import ASSETS, ROOT
 from model.registry import DEFAULT, NETWORKS
 from classroom import store, teacher
@@ -130,7 +130,7 @@ if spaces is not None:
 
 
 def train_class_network(*args, progress=None, **kwargs) -> dict:
-    """model.finetune.teach's trainer. A progress callback cannot be pickled into ZeroGPU's
+    """training.finetune.teach's trainer. A progress callback cannot be pickled into ZeroGPU's
     worker, so there the GPU's few seconds go without one; elsewhere it reports as usual."""
     if spaces is not None and spaces.config.Config.zero_gpu:
         return finetune_on_gpu(*args, **kwargs)

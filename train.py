@@ -29,17 +29,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-import outputs
-from augment import augment_batch
+from training import outputs
+from training.augment import augment_batch
 from classroom.store import read_class_set
-from mnist import DataError, load_mnist
+from training.mnist import DataError, load_mnist
 from model import registry
 from model.networks import count_parameters
 from model.numpy_net import cross_entropy
 from model.paths import ASSETS, DATA
 from model.preprocess import MNIST_MEAN, MNIST_STD
 from model.weights import save_weights
-from report import PLOTS, write_report_plots
+from training.report import PLOTS, write_report_plots
 
 QUICK = {"epochs": 2, "width": 16}  # what --quick changes
 EMA_DECAY = 0.999  # weight averaging: the evaluated torch network is a running mean of the trained one

@@ -37,7 +37,7 @@ from PIL import Image
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from bench.browser import CHROMIUM, chromium, clear, draw, free_port, open_app, serving, wait_until_serving  # isort: skip
 import app
-from example_digits import STROKES, example_paths
+from model.examples import STROKES, example_paths
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ from PIL import Image
 
 from bench.browser import free_port, wait_until_serving
 from classroom.store import Store
-from example_digits import STROKES
+from model.examples import STROKES
 from model.canvas import draw_like_a_person
 from model.paths import ROOT
 

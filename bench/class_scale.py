@@ -49,7 +49,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from example_digits import STROKES
+from model.examples import STROKES
 from model.canvas import CANVAS_SIZE, draw_strokes, sketchpad_value
 from bench.browser import free_port
 from model.paths import ROOT

@@ -4,7 +4,7 @@ Every digit of ../shared/data/strokes is drawn with the app's brush onto the app
 (model.canvas.draw_like_a_person, fixed seed) and preprocessed as the app does (to_mnist).
 Half of each writer's drawings are the class's labelled drawings to learn from; the other
 half are held out and never trained on. It reports, for the shipped CNN fine-tuned by
-model/finetune.py with its default settings:
+training/finetune.py with its default settings:
 
   - accuracy on the held-out half before and after, and how many of its errors went;
   - MNIST test accuracy after (the full test set when ../shared/data/mnist is there);
@@ -34,11 +34,11 @@ import torch
 from bench.drawn_digits import load_strokes
 from model import load_classifier
 from model.canvas import draw_like_a_person
-from model.finetune import STEPS, accuracy, finetune, teach
+from training.finetune import STEPS, accuracy, finetune, teach
 from model.live import Live
 from model.paths import SHARED_STROKES
 from model.preprocess import to_mnist
-from model.replay import mnist_test_set
+from training.replay import mnist_test_set
 
 FLOOR_ERRORS_GONE = 1 / 3  # the floors
 FLOOR_MNIST = 0.995

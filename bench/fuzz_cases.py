@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from example_digits import STROKES
+from model.examples import STROKES
 from model import load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes
 from model.paths import ASSETS

@@ -7,7 +7,7 @@ script measures both sides on pictures made exactly as the app receives them:
 
   digits      human pen strokes (../shared/data/strokes) drawn with the app's brush on its
               canvas, at sizes and places people pick; split into read right / read wrong;
-  non-digits  a fixed set from nondigits.py, every family, made with seeds that train_gate.py
+  non-digits  a fixed set from nondigits.py, every family, made with seeds that training/gate.py
               never uses. Two families (nondigits.HELD_OUT) are never shown to the gate at all.
 
 A non-digit counts as caught when the answer is blank or "not sure". The floors (issue 8):
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-import nondigits
+from training import nondigits
 from bench.drawn_digits import load_strokes
 from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
@@ -37,7 +37,7 @@ from model.paths import SHARED_STROKES
 from model.registry import DEFAULT, NETWORKS
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-# train_gate.py makes its pictures with seeds 1 and 2 (training, held out), and small ones near
+# training/gate.py makes its pictures with seeds 1 and 2 (training, held out), and small ones near
 # them for other seeds: the bench's non-digits come from far away, so none is ever trained on.
 NONDIGIT_SEED = 10_000
 FLOORS = {"caught": 0.95, "doubted": 0.05}

@@ -7,7 +7,7 @@
             Floor: p50 <= 60 ms for each network.
   inside + "why not a 7?"   the same with a second map for a picked digit (no floor; shown).
 
-Drawings are human pen strokes from example_digits, drawn on the app's canvas at sizes and
+Drawings are human pen strokes from model/examples.py, drawn on the app's canvas at sizes and
 places people pick. The callbacks are timed as app.py calls them (app.compare.show and
 app.inside.show), after a warm-up; the bars of the Draw view are not part of these times.
 
@@ -26,7 +26,7 @@ import time
 from bench.browser import CHROMIUM  # isort: skip
 import app  # isort: skip
 import numpy as np
-from example_digits import STROKES
+from model.examples import STROKES
 from model.canvas import draw_like_a_person, sketchpad_value
 
 FLOOR_MS = 60

@@ -3,7 +3,7 @@
 A digit classifier has only digits to choose from, so noise, a checkerboard or a letter still
 gets one of them, often with high probability: a top-probability threshold alone cannot tell
 "unsure which digit" from "no digit". The gate is trained for exactly that second question
-(`python train_gate.py`: MNIST digits against the generated non-digits of nondigits.py) and
+(`python -m training.gate`: MNIST digits against the generated non-digits of nondigits.py) and
 looks at the same 28x28 input as every network, so one gate serves them all.
 
     >>> gate = load_gate()                        # assets/gate.pt, or None
@@ -107,7 +107,7 @@ def save_gate(path: str | os.PathLike, network: GateNet, metadata: dict) -> None
 def read_gate(path: str | os.PathLike) -> Gate:
     """Load and check a gate file; GateError (never a path) says what is wrong with it."""
     path = Path(path)
-    fix = "Train one with `python train_gate.py` (see the README), or restore it with `git checkout assets/gate.pt`."
+    fix = "Train one with `python -m training.gate` (see the README), or restore it with `git checkout assets/gate.pt`."
     if not path.is_file():
         raise GateError(f"there is no gate file {path.name}. {fix}")
     try:

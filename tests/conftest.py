@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 
 from model.canvas import draw_strokes
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-MNIST_DIR = SHARED_DATA / "mnist"
-STROKES_DIR = SHARED_DATA / "strokes"
+from model.paths import SHARED_MNIST as MNIST_DIR, SHARED_STROKES as STROKES_DIR
 
 # A hand-drawn "4" (pen strokes, y down), the shape people make on a pad.
 FOUR = [[(60, 0), (0, 120), (100, 120)], [(80, 40), (80, 200)]]

@@ -24,9 +24,10 @@ from bench.browser import serving  # isort: skip
 import app
 from views.draw import HINT, UNSURE
 from views.uploads import MAX_UPLOAD
-from example_digits import STROKES, example_paths
+from model.examples import STROKES, example_paths
 from model.canvas import draw_strokes, sketchpad_value
-from tests.conftest import ROOT, drawn_four
+from model.paths import ROOT
+from tests.conftest import drawn_four
 
 CLEARED = {"background": None, "layers": [], "composite": None}  # what the pad sends after Clear
 
@@ -87,7 +88,7 @@ def test_the_examples_are_what_the_script_draws():
     for digit, path in zip(STROKES, example_paths()):
         drawn = draw_strokes(STROKES[digit], height=320 * 2 / 3, centre=(160, 160))
         # a Pillow release may draw a line's edge a pixel differently; a changed stroke is far more
-        assert np.mean(np.asarray(Image.open(path)) != drawn) < 0.005, f"rerun python example_digits.py for {digit}"
+        assert np.mean(np.asarray(Image.open(path)) != drawn) < 0.005, f"rerun python -m model.examples for {digit}"
 
 
 # --- the scripting API, served for real -------------------------------------------------------
@@ -240,7 +241,7 @@ def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, 
     """A copy of the app whose assets/cnn.pt is missing or corrupt, imported in a fresh Python."""
     for module in ROOT.glob("*.py"):  # app.py and the top-level modules it imports
         shutil.copy(module, tmp_path / module.name)
-    for package in ("model", "views", "classroom"):
+    for package in ("model", "views", "classroom", "training"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "assets" / "examples", tmp_path / "assets" / "examples")
     if weights is not None:

@@ -1,7 +1,7 @@
 import torch
 
-import augment
-from mnist import load_mnist
+from training import augment
+from training.mnist import load_mnist
 
 
 def test_augmentation_keeps_shape_range_and_varies(mnist_dir):

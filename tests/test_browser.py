@@ -10,9 +10,9 @@ import pytest
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from bench.browser import CHROMIUM, chromium, clear, draw, image_rect, open_app, serving, top_digit  # isort: skip
 import app
-from example_digits import STROKES
+from model.examples import STROKES
 from model.canvas import CANVAS_SIZE
-from tests.conftest import ROOT
+from model.paths import ROOT
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
 

@@ -21,10 +21,10 @@ from PIL import Image
 from bench.browser import free_port, serving, wait_until_serving  # isort: skip
 import app
 from classroom import store, teacher
-from example_digits import STROKES
+from model.examples import STROKES
 from model import live
 from model.canvas import draw_like_a_person
-from tests.conftest import ROOT
+from model.paths import ROOT
 
 KEY = "the-teachers-key"
 

@@ -13,10 +13,10 @@ import pytest
 from bench.browser import CHROMIUM, chromium, draw, free_port, open_app, top_digit  # isort: skip
 import app
 from classroom import store, teacher
-from example_digits import STROKES
+from model.examples import STROKES
 from model import live
 from model.canvas import CANVAS_SIZE, draw_like_a_person
-from tests.conftest import ROOT
+from model.paths import ROOT
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
 

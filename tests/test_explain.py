@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from example_digits import STROKES
+from model.examples import STROKES
 from model import Classifier, load_classifier
 from model.canvas import draw_strokes
 from model.explain import activations, integrated_gradients

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from model import load_classifier
-from model.finetune import accuracy, finetune, finetune_weights, held_out_mask, teach
+from training.finetune import accuracy, finetune, finetune_weights, held_out_mask, teach
 from model.live import SHIPPED, Live
-from model.replay import replay_digits
+from training.replay import replay_digits
 
 # Small settings: the tests check that the recipe works, the bench measures how well.
 QUICK = {"steps": 40, "class_batch": 16, "replay_batch": 16, "lr": 1e-3}

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-import nondigits
-from example_digits import STROKES
+from training import nondigits
+from model.examples import STROKES
 from model import load_classifier
 from model.canvas import CANVAS_SIZE, draw_like_a_person, draw_strokes, sketchpad_value
 from model.gate import DEFAULT_GATE, Gate, GateError, GateNet, load_gate, read_gate, save_gate
@@ -34,7 +34,7 @@ def checkerboard(period: int = 40) -> np.ndarray:
 
 def test_shipped_gate_has_a_threshold_from_training(gate):
     assert 0.0 < gate.threshold < 1.0
-    assert "python train_gate.py" in gate.metadata["command"]
+    assert "python -m training.gate" in gate.metadata["command"]
     assert set(gate.metadata["trained_on"]).isdisjoint(nondigits.HELD_OUT)
 
 
@@ -81,7 +81,7 @@ def test_a_corrupt_gate_file_falls_back_to_the_threshold_alone(tmp_path, caplog,
 def test_a_missing_gate_file_falls_back(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="model.gate"):
         assert load_gate(tmp_path / "nothing.pt") is None
-    assert "python train_gate.py" in caplog.text
+    assert "python -m training.gate" in caplog.text
 
 
 class Payload:
@@ -154,7 +154,7 @@ def test_wobble_keeps_the_stroke_structure():
 
 
 def test_train_gate_writes_a_gate_that_loads(tmp_path, mnist_dir):
-    import train_gate
+    from training import gate as train_gate
 
     metadata = train_gate.main(["--data-dir", str(mnist_dir), "--out", str(tmp_path / "gate.pt"), "--epochs", "1",
                                 "--nondigits", "200", "--pen-digits", "100", "--val-size", "500"])
@@ -165,7 +165,7 @@ def test_train_gate_writes_a_gate_that_loads(tmp_path, mnist_dir):
 
 
 def test_threshold_separates_best_but_keeps_the_digits():
-    from train_gate import choose_threshold
+    from training.gate import choose_threshold
 
     digits, non_digits = np.linspace(0.3, 1.0, 1000), np.linspace(0.0, 0.6, 1000)
     threshold = choose_threshold(digits, non_digits, keep=0.98)

@@ -17,9 +17,9 @@ import yaml
 from gradio_client import Client, handle_file
 
 import deploy.__main__ as deploy
-from example_digits import example_paths
+from model.examples import example_paths
 from bench.browser import free_port
-from tests.conftest import ROOT
+from model.paths import ROOT
 
 # `spaces` in ZeroGPU mode asserts SPACES_ZERO_DEVICE_API_URL and reports to that API at launch:
 # both exist only on a Hugging Face Space. SPACES_ZERO_GPU=true is also what gradio reads (it
@@ -185,7 +185,7 @@ def test_the_recipe_refuses_what_zerogpu_would_refuse(change, complaint):
 
 def test_the_gpu_function_fine_tunes_and_crosses_a_process_boundary():
     import app
-    from model.replay import replay_digits
+    from training.replay import replay_digits
 
     classifier = app.reader()
     replay = replay_digits()

@@ -14,8 +14,8 @@ import torch
 from model import load_classifier
 from model.live import SHIPPED, Live, LiveBusy
 from model.paths import ASSETS
-from model.replay import replay_digits
-from tests.conftest import ROOT
+from training.replay import replay_digits
+from model.paths import ROOT
 
 IMAGES = replay_digits().floats()[:16]
 
@@ -108,7 +108,7 @@ def test_a_second_change_while_one_runs_is_refused(tmp_path):
 
 def new_process_serves(folder) -> dict:
     """What a freshly started app process serves: version and answers of model.live's holder."""
-    script = ("import json, sys; from model import live; from model.replay import replay_digits\n"
+    script = ("import json, sys; from model import live; from training.replay import replay_digits\n"
               "current = live.current()\n"
               "print(json.dumps({'version': current.version, "
               "'answers': current.classifier.probabilities(replay_digits().floats()[:16]).tolist()}))")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-import mnist
+from training import mnist
 import train
 
 LABELS = "t10k-labels-idx1-ubyte.gz"  # the smallest file: the one these tests damage or download

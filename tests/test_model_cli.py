@@ -6,7 +6,8 @@ import sys
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, drawn_four
+from model.paths import ROOT
+from tests.conftest import drawn_four
 
 
 def run_cli(*args, timeout=120):

@@ -1,6 +1,6 @@
 import json
 
-import outputs
+from training import outputs
 
 MEMBERS = ["cnn.pt", "cnn_metrics.json", "cnn_curves.png"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.drawn_digits import load_strokes
-from mnist import load_mnist
+from training.mnist import load_mnist
 from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
 from model.registry import NETWORKS

@@ -17,7 +17,8 @@ from PIL import Image
 
 from classroom import store as store_module
 from classroom.store import SCHEMA_VERSION, Store, png_bytes, read_class_set
-from tests.conftest import ROOT, drawn_four
+from model.paths import ROOT
+from tests.conftest import drawn_four
 
 
 def label(store: Store, digit: int = 4, read_as: int | None = 4, session: str = "s1", seed: int = 0) -> int:

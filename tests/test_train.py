@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
-import outputs
+from training import outputs
 import train
 from model import load_classifier
 from model.paths import ROOT
-from report import PLOTS
+from training.report import PLOTS
 
 
 def test_tiny_real_training_run_beats_chance_by_far(mnist_dir, tmp_path):

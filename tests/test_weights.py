@@ -14,7 +14,7 @@ import torch
 
 from model.networks import build
 from model.weights import WeightsError, check_finite, check_normalisation, load_weights, save_weights
-from tests.conftest import ROOT
+from model.paths import ROOT
 
 METADATA = {"arch": "cnn", "arch_kwargs": {"width": 8}, "mean": 0.1307, "std": 0.3081,
             "test_accuracy": 0.99, "command": "python train.py --width 8", "seed": 3,

@@ -3,7 +3,7 @@
 It refreshes itself every few seconds with gr.Timer: drawings and students so far, accuracy
 overall and per digit, the confusion matrix, and the latest misreads. Under it, the teacher's
 controls (each checks the key itself: see classroom/teacher.py): teach it our handwriting
-(model/finetune.py), back to the original network, export the class set, wipe it.
+(training/finetune.py), back to the original network, export the class set, wipe it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from classroom import store, teacher
-from model import finetune, live
+from model import live
+from training import finetune
 from views.pictures import img
 
 REFRESH_SECONDS = 3  # a projector that lags a labelled drawing by a few seconds still feels live
@@ -60,7 +61,7 @@ def figures_markdown(stats: dict, network) -> str:
              f"student{'s' * (stats['students'] != 1)} · "
              f"the network reads **{accuracy}** of them right",
              f"Network: {network.name.upper()} ({network.version})"]
-    # model/finetune.py keeps its figures in the fine-tuned network's metadata: they survive a restart.
+    # training/finetune.py keeps its figures in the fine-tuned network's metadata: they survive a restart.
     last_lesson = network.metadata.get("finetuned")
     if last_lesson:
         lines.append(f"Last lesson: on {last_lesson['held_out']} drawings kept out of the training, "
@@ -158,7 +159,7 @@ def wipe_class(key: str) -> dict:
 
 def build(trainer=None) -> gr.Timer:
     """The board's page: call inside `with demo.route("Class board", "/board"):`.
-    `trainer`: model.finetune's training step to use instead of its own (see teach_it)."""
+    `trainer`: training.finetune's training step to use instead of its own (see teach_it)."""
 
     def teach_with(key: str, progress=gr.Progress()) -> dict:
         return teach_it(key, progress, trainer)

@@ -5,7 +5,7 @@ mixing MNIST digits into every batch ("replay") keeps it. A fresh Hugging Face S
 MNIST on disk and may have no internet, so a small balanced subset ships in
 assets/mnist_replay.npz (uint8, compressed), made by
 
-    python -m model.replay --data-dir ../shared/data/mnist      # seed 0, writes assets/mnist_replay.npz
+    python -m training.replay --data-dir ../shared/data/mnist      # seed 0, writes assets/mnist_replay.npz
 
 It holds training digits for replay and, separately, test digits for the "MNIST after"
 figure when the full test set is not on disk. MNIST (Yann LeCun, Corinna Cortes,
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnist import load_mnist, resources
+from training.mnist import load_mnist, resources
 from model.paths import ASSETS, SHARED_MNIST
 from model.weights import write_atomically
 

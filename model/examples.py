@@ -4,18 +4,15 @@ They are drawn with the app's own brush on a canvas of the app's size, so an exa
 looks like something a person drew on the pad. The browser test draws the same strokes
 with the mouse.
 
-    python example_digits.py     # (re)writes assets/examples/0.png ... 9.png
+    python -m model.examples     # (re)writes assets/examples/0.png ... 9.png
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PIL import Image
 
 from model.canvas import CANVAS_SIZE, draw_strokes
-
-EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
+from model.paths import EXAMPLES
 
 # Strokes -> points -> (x, y), y down, in a box about 100 wide and 120 tall.
 STROKES = {

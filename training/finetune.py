@@ -1,6 +1,6 @@
 """Teach the live CNN a class's handwriting, in front of the class, in well under a minute.
 
-    >>> from model.finetune import teach
+    >>> from training.finetune import teach
     >>> report = teach(store.rows(), progress=gr.Progress())   # fine-tune, then swap in for everyone
     >>> report["held_out_before"], report["held_out_after"], report["mnist_after"], report["seconds"]
 
@@ -11,7 +11,7 @@ The recipe, top to bottom:
    once stays held out in every later fine-tune: the "before/after" on the board stays honest
    even when the teacher fine-tunes again from an already fine-tuned network.
 2. Fine-tune a copy of the live network for a fixed number of steps. Every batch mixes the
-   class's drawings with MNIST digits from the shipped replay set (model/replay.py), both
+   class's drawings with MNIST digits from the shipped replay set (training/replay.py), both
    through train.py's augmentation, so the network learns the class without forgetting MNIST.
 3. Measure the held-out part before and after, and MNIST's test set after.
 
@@ -32,10 +32,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from augment import add_continental_strokes, augment
+from training.augment import add_continental_strokes, augment
 from model import live as live_networks, registry
 from model.classifier import Classifier
-from model.replay import Digits, mnist_test_set, replay_digits
+from training.replay import Digits, mnist_test_set, replay_digits
 
 Progress = Callable[..., object]  # called as progress(fraction, "text"); gr.Progress fits
 

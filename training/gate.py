@@ -1,7 +1,7 @@
 """Train the gate (model/gate.py): "is this a digit at all?", for every network at once.
 
-    python train_gate.py --data-dir ../shared/data/mnist    # the shipped assets/gate.pt
-    python train_gate.py --quick                            # a smoke run
+    python -m training.gate --data-dir ../shared/data/mnist    # the shipped assets/gate.pt
+    python -m training.gate --quick                            # a smoke run
 
 The recipe, top to bottom:
   digits      MNIST's training images (less a validation split), with the drawing augmentation
@@ -29,10 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import nondigits
-from augment import add_continental_strokes, augment
-from example_digits import STROKES as DIGIT_STROKES
-from mnist import load_mnist
+from training import nondigits
+from training.augment import add_continental_strokes, augment
+from model.examples import STROKES as DIGIT_STROKES
+from training.mnist import load_mnist
 from model.canvas import draw_like_a_person
 from model.gate import GateNet, read_gate, save_gate
 from model.paths import ASSETS
@@ -107,7 +107,7 @@ def digit_probability(network: GateNet, images: torch.Tensor) -> np.ndarray:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    command = shlex.join(["python", "train_gate.py", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "-m", "training.gate", *(sys.argv[1:] if argv is None else argv)])
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     started = time.perf_counter()

@@ -19,11 +19,11 @@ Families (each a function rng -> picture, uint8, black ink on white for pen stro
   words      two to four letters in a row                      (held out: see HELD_OUT)
   doodles    smileys, houses, suns, fish, flowers, clouds      (held out: see HELD_OUT)
 
-`train_gate.py` trains only on the TRAINING families, with its own seeds;
+`training/gate.py` trains only on the TRAINING families, with its own seeds;
 `bench/unsure_threshold.py` measures on all of them, with other seeds, so the figures
 include families the gate never saw.
 
-    python nondigits.py    # a contact sheet of every family, as the network sees them: data/nondigits.png
+    python -m training.nondigits    # a contact sheet of every family, as the network sees them: data/nondigits.png
 """
 
 from __future__ import annotations
