@@ -138,14 +138,14 @@ def train_class_network(*args, progress=None, **kwargs) -> dict:
 weights_problem = f"⚠️ **The model could not be loaded.** {problems[DEFAULT]}" if DEFAULT in problems else None
 
 
-def reader() -> Classifier | None:
+def live_classifier() -> Classifier | None:
     """The network the Draw view and /predict read with: the live one (model/live.py), which the
     class board's "teach it" swaps for everyone at once. None when the shipped weights do not load."""
     return live.classifier() if DEFAULT in classifiers else None
 
 
 def about_the_model() -> str:
-    classifier = reader()
+    classifier = live_classifier()
     if classifier is None:
         return weights_problem
     facts = classifier.metadata
@@ -181,7 +181,7 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
         with gr.Column():
             with gr.Tabs(selected=links.VIEWS[0], elem_id="views") as tabs:  # ids: links.VIEWS
                 with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
-                    draw = DrawView(pad, reader, weights_problem)
+                    draw = DrawView(pad, live_classifier, weights_problem)
                 with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
                     compare = CompareView(classifiers, {name: problem for name, problem in problems.items() if name != DEFAULT})
                 with gr.Tab("Inside", id="inside", elem_id="tab-inside") as inside_tab:
@@ -212,7 +212,7 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
     demo.load(links.opened_with(list(classifiers)), None, [tabs, inside.network], api_visibility="private")
 
     # The scripting API: no UI of its own, only the named endpoints /predict and /compare.
-    endpoint("predict", predict_file(reader, weights_problem))
+    endpoint("predict", predict_file(live_classifier, weights_problem))
     endpoint("compare", compare_file(classifiers))
     label.build_api()
 

@@ -114,7 +114,7 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
 class TorchLearner:
     """A torch network trained with AdamW and a one-cycle schedule; its weight average is what counts."""
 
-    def __init__(self, spec: registry.Network, arch_kwargs: dict, args: argparse.Namespace, steps: int, device: torch.device):
+    def __init__(self, spec: registry.Spec, arch_kwargs: dict, args: argparse.Namespace, steps: int, device: torch.device):
         # channels_last lets oneDNN pick its fastest CPU convolutions.
         self.network = spec.build(**arch_kwargs).to(device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=args.lr, weight_decay=WEIGHT_DECAY)
@@ -171,7 +171,7 @@ class TorchLearner:
 class NumpyLearner:
     """model.numpy_net.TwoLayerNet: forward, backward and the Adam update are its own numpy code."""
 
-    def __init__(self, spec: registry.Network, arch_kwargs: dict, args: argparse.Namespace, steps: int, device: torch.device):
+    def __init__(self, spec: registry.Spec, arch_kwargs: dict, args: argparse.Namespace, steps: int, device: torch.device):
         self.network = spec.build(**arch_kwargs, seed=args.seed)
         self.lr, self.steps = args.lr, steps
         # Here torch only augments small batches between numpy's matrix products. With more
@@ -246,7 +246,7 @@ def evaluate(learner, images, labels, batch_size=1000) -> tuple[float, torch.Ten
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    spec = registry.network(args.arch)
+    spec = registry.spec(args.arch)
     command = shlex.join(["python", "train.py", *(sys.argv[1:] if argv is None else argv)])
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)

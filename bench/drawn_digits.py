@@ -26,7 +26,7 @@ from model import load_classifier, numpy_net
 from model.canvas import CANVAS_SIZE, draw_like_a_person, sketchpad_value
 from model.paths import SHARED_STROKES
 from model.preprocess import naive_resize, to_mnist
-from model.registry import DEFAULT, NETWORKS, network
+from model.registry import DEFAULT, NETWORKS, spec
 from model.weights import load_weights, save_weights, write_atomically
 
 
@@ -120,7 +120,7 @@ def main(argv=None) -> dict:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     if args.record:
-        weights = Path(args.weights) if args.weights else network(args.arch).weights
+        weights = Path(args.weights) if args.weights else spec(args.arch).weights
         record(weights, {"drawn_accuracy": report["paths"]["whole path"]["top1"],
                          "drawn_command": f"python -m bench.drawn_digits --arch {args.arch}"})
         print(f"\nrecorded drawn_accuracy in {weights.name}")

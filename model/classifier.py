@@ -75,7 +75,7 @@ class Classifier:
     Safe to share between threads: prediction reads the weights and changes no state.
     """
 
-    def __init__(self, network, metadata: dict, spec: registry.Network, gate=None):
+    def __init__(self, network, metadata: dict, spec: registry.Spec, gate=None):
         self.spec = spec
         self.metadata = metadata
         self.mean = float(metadata["mean"])
@@ -142,14 +142,14 @@ def load_classifier(path: str | os.PathLike | None = None, arch: str = registry.
     Raises model.weights.WeightsError, naming the train.py command that makes a good file,
     when the file is missing, corrupt or does not fit its network.
     """
-    path = registry.network(arch).weights if path is None else Path(path)
+    path = registry.spec(arch).weights if path is None else Path(path)
     if path.suffix == ".npz":  # numpy_net's format; every other network is a torch file
         network, metadata = load_numpy_net(path)
     else:
         network, metadata = load_weights(path)
     if gate == "shipped":
         gate = shipped_gate()
-    return Classifier(network, metadata, registry.network(metadata["arch"]), gate=gate)
+    return Classifier(network, metadata, registry.spec(metadata["arch"]), gate=gate)
 
 
 def load_numpy_net(path: Path) -> tuple[numpy_net.TwoLayerNet, dict]:

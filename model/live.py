@@ -33,7 +33,7 @@ from torch import nn
 from model.classifier import Classifier, load_classifier
 from model.gate import load_gate
 from model.paths import ASSETS, DATA
-from model.registry import DEFAULT, network as registry_network
+from model.registry import DEFAULT, spec
 from model.weights import WeightsError, save_weights, write_atomically
 
 POINTER = "live.json"
@@ -69,7 +69,7 @@ class Live:
         self.gate = gate  # model.gate's digit gate, kept across swaps (see model/classifier.py)
         self.folder = Path(folder) if folder is not None else default_folder()
         self.name = name
-        self.shipped = Path(shipped) if shipped is not None else registry_network(name).weights
+        self.shipped = Path(shipped) if shipped is not None else spec(name).weights
         if _inside(self.folder, ASSETS):
             raise ValueError(f"the live network's folder {self.folder} is inside {ASSETS}: shipped files are never overwritten")
         # RLock: teach() holds it for a whole fine-tune and calls swap(), which takes it again.

@@ -70,7 +70,7 @@ class MLP(nn.Module):
 
 def build(name: str, **kwargs) -> nn.Module:
     """Build the torch network the registry calls `name`, with its constructor arguments."""
-    spec = registry.network(name)  # ValueError naming the choices for an unknown name
+    spec = registry.spec(name)  # ValueError naming the choices for an unknown name
     if spec.engine != "torch":
         raise ValueError(f"{name!r} is not a torch network")
     return spec.build(**kwargs)

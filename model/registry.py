@@ -14,7 +14,7 @@ from model.paths import ASSETS
 
 
 @dataclass(frozen=True)
-class Network:
+class Spec:
     name: str  # on the command line (--arch cnn) and in teacher links (?net=cnn)
     title: str  # what the page calls it
     summary: str  # one line for a class: what kind of network it is
@@ -38,21 +38,21 @@ class Network:
         return getattr(importlib.import_module(module), name)(**kwargs)
 
 
-NETWORKS: dict[str, Network] = {
-    network.name: network
-    for network in (
-        Network("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.55,
+NETWORKS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        Spec("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.55,
                 "model.networks.CNN", options=("width",)),
-        Network("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.5,
+        Spec("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.5,
                 "model.networks.MLP"),
-        Network("numpy", "numpy net", "two layers written from scratch in numpy: every pixel wired to 800 hidden units",
+        Spec("numpy", "numpy net", "two layers written from scratch in numpy: every pixel wired to 800 hidden units",
                 "numpy", 0.45, "model.numpy_net.TwoLayerNet", options=("hidden",)),
     )
 }
 DEFAULT = "cnn"
 
 
-def network(name: str) -> Network:
+def spec(name: str) -> Spec:
     """The registry entry for `name`, or a ValueError naming the choices."""
     try:
         return NETWORKS[name]

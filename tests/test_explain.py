@@ -9,14 +9,14 @@ from model.canvas import draw_strokes
 from model.explain import activations, integrated_gradients
 from model.numpy_net import TwoLayerNet
 from model.preprocess import to_mnist
-from model.registry import network
+from model.registry import spec
 
 
 def numpy_classifier() -> Classifier:
     """The shipped numpy net when there is one, else an untrained one: the property holds for any weights."""
-    if network("numpy").weights.is_file():
+    if spec("numpy").weights.is_file():
         return load_classifier(arch="numpy")
-    return Classifier(TwoLayerNet(hidden=64, seed=0), {"arch": "numpy", "mean": 0.1307, "std": 0.3081}, network("numpy"))
+    return Classifier(TwoLayerNet(hidden=64, seed=0), {"arch": "numpy", "mean": 0.1307, "std": 0.3081}, spec("numpy"))
 
 
 @pytest.fixture(scope="module", params=["cnn", "mlp", "numpy"])

@@ -5,7 +5,7 @@ import pytest
 
 from model import load_classifier
 from model.paths import ASSETS, ROOT
-from model.registry import DEFAULT, NETWORKS, network
+from model.registry import DEFAULT, NETWORKS, spec
 
 
 def test_every_network_is_named_once_and_ships_its_weights():
@@ -24,7 +24,7 @@ def test_every_network_builds_from_its_code_path():
 
 def test_unknown_name_lists_the_choices():
     with pytest.raises(ValueError, match=", ".join(NETWORKS)):
-        network("resnet")
+        spec("resnet")
 
 
 @pytest.mark.parametrize("command", [["train.py"], ["-m", "model", "predict", "x"], ["-m", "bench.drawn_digits"],

@@ -101,7 +101,7 @@ def finetune_weights(
     device = pick_device()
     torch.manual_seed(seed)  # dropout
     generator = torch.Generator().manual_seed(seed)  # batches and augmentation, drawn on the CPU
-    network = registry.network(metadata["arch"]).build(**metadata["arch_kwargs"])
+    network = registry.spec(metadata["arch"]).build(**metadata["arch_kwargs"])
     network.load_state_dict(state_dict)
     network.to(device, memory_format=torch.channels_last).train()
     # BatchNorm keeps the statistics it learned on all of MNIST: a few hundred steps of small

@@ -37,16 +37,16 @@ def endpoint(name: str, handler) -> None:
     upload.change(handler, upload, answer, api_name=name)
 
 
-def predict_file(classifier: Callable[[], Classifier | None], problem: str | None):
+def predict_file(live_classifier: Callable[[], Classifier | None], problem: str | None):
     def predict(image: str | None) -> dict:
         """Top 3 digits in an image file: {"blank": false, "unsure": false, "top3": [{"digit": 7, "probability": 0.98}, ...]}.
 
         A picture with no digit in it (blank, or specks) answers {"blank": true, "unsure": false, "top3": []}.
         """
-        reader = classifier()
-        if reader is None:
+        classifier = live_classifier()
+        if classifier is None:
             raise gr.Error(problem)
-        return reader.predict(opened(image)).as_json()
+        return classifier.predict(opened(image)).as_json()
 
     return predict
 

@@ -53,9 +53,9 @@ def verdict(prediction) -> str:
 class DrawView:
     """The bars, the verdict and the preview; `on_strokes` is the pad's .change handler."""
 
-    def __init__(self, pad: gr.Sketchpad, classifier: Callable[[], Classifier | None], problem: str | None):
+    def __init__(self, pad: gr.Sketchpad, live_classifier: Callable[[], Classifier | None], problem: str | None):
         self.pad = pad
-        self.classifier = classifier  # called per reading: the live network may be swapped while serving
+        self.live_classifier = live_classifier  # called per reading: the live network may be swapped while serving
         self.problem = problem
         self.verdict = gr.Markdown(problem or HINT, elem_id="verdict")
         self.top3 = gr.Label(num_top_classes=3, label="Top 3", elem_id="top3")
@@ -77,7 +77,7 @@ class DrawView:
     def read_batch(self, drawings: list) -> list[tuple[dict | None, str, str]]:
         """`read` for many drawings in one forward pass. A drawing that cannot be read gets its own
         message and does not spoil the others in its batch."""
-        classifier = self.classifier()
+        classifier = self.live_classifier()
         if classifier is None:
             return [(None, self.problem, "")] * len(drawings)
         try:
