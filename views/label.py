@@ -7,14 +7,13 @@ many digits this student gave. /label(image, digit) does the same for scripts.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 import numpy as np
 
 from classroom import store
 from model import live
-from model.preprocess import UnreadableImage, open_image
+from views.api import opened
+from views.uploads import ImageUpload
 
 # Under 600 px wide (a phone) the buttons sit in one compact grid of 11, so that the pad, the
 # reading and the buttons fit a 390x844 screen together.
@@ -67,20 +66,13 @@ def label_drawing(drawing: dict | None, digit: int | None, request: gr.Request):
 
 def label_image_file(image: str | None, digit, request: gr.Request) -> dict:
     """/label(image, digit): keep an image file with the digit it shows. {"id": 12, "saved": true}."""
-    if image is None:
-        raise gr.Error("Send one image file (PNG, JPEG, WEBP, ...) with one digit on it.", print_exception=False)
     try:
         meant = int(digit)
         if meant != digit or not 0 <= meant <= 9:
             raise ValueError
     except (TypeError, ValueError):
         raise gr.Error(f"digit must be a whole number from 0 to 9, not {digit!r}.", print_exception=False) from None
-    try:
-        picture = open_image(image)
-    except UnreadableImage as error:
-        raise gr.Error(f"{Path(image).name} is not a readable image ({error.__cause__.__class__.__name__}).",
-                       print_exception=False) from None
-    new, _ = save(np.asarray(picture.convert("RGBA")), meant, request.session_hash)
+    new, _ = save(np.asarray(opened(image).convert("RGBA")), meant, request.session_hash)
     return {"id": new, "saved": True}
 
 
@@ -128,7 +120,7 @@ def labeller(digit: int | None):
 
 def build_api() -> None:
     """/label for scripts: no UI of its own."""
-    image = gr.File(label="image", visible=False)
+    image = ImageUpload(label="image", visible=False)  # /predict's upload path: no stray file per call
     digit = gr.Number(label="digit", visible=False)  # no precision: Gradio would round 3.5 to 4 silently
     answer = gr.JSON(label="saved", visible=False)
     gr.Button(visible=False).click(label_image_file, [image, digit], answer, api_name="label",
