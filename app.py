@@ -61,8 +61,8 @@ REPORT_PLOTS = {  # train.py's plots: file name -> caption
 }
 
 # One drawing is a few hundred thousand multiply-adds: splitting it over threads only adds
-# waiting. While another process kept both cores of a 2-core machine busy, the network took
-# 176 ms per drawing with torch's default 2 threads and 0.5 ms with 1.
+# waiting, and on a busy 2-core server the second thread waits for a core
+# (`python -m bench.inference --threads 1`, then `--threads 2`, with the other core busy).
 torch.set_num_threads(1)
 
 # The Sketchpad starts, and restarts after Clear, with no tool selected: a first stroke would
@@ -221,7 +221,7 @@ with demo.route("Class board", "board"):
     board.build(trainer=train_class_network)
 
 # Explicit, because on a ZeroGPU Space gradio 6.31 otherwise keeps ONE waiting request and
-# answers the rest "Queue is full" (8 of 10 students drawing at once). Each student has at most
+# answers the rest "Queue is full" (tests/test_hosting.py sends a class at once). Each student has at most
 # one reading waiting (trigger_mode="always_last"), so this is several classes' worth; beyond
 # it a student is told to retry instead of waiting without end.
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=READERS_AT_ONCE)

@@ -1,11 +1,5 @@
-"""The page's views, one small module each; app.py composes them around one shared Sketchpad.
-
-    draw.py      the fast path: top-3 bars, verdict and the 28x28 picture after every stroke
-    compare.py   every network on the same drawing; the MNIST recipe against "what most demos do"
-    inside.py    the way in, why this digit, what the layers see
-    api.py       the scripting endpoints /predict and /compare
-    links.py     teacher links: ?view=...&net=... pick the view and the network on open
-    pictures.py  arrays -> inline PNGs for all of them
+"""The page's views, one small module each (the README's layout table lists them); app.py
+composes them around one shared Sketchpad.
 
 A teaching view is a class with `inputs` (its own controls), `outputs` and
 `show(drawing, *inputs) -> values for outputs`; `follow` keeps it up to date.
