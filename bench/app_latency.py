@@ -113,7 +113,7 @@ def bare_app():
         pad = gr.Sketchpad(canvas_size=(CANVAS_SIZE, CANVAS_SIZE), elem_id="pad",
                            brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"))
         label = gr.Label(num_top_classes=3, elem_id="top3")
-        pad.change(lambda drawing: app.reader().predict(drawing).confidences(3), pad, label)
+        pad.change(lambda drawing: app.live_classifier().predict(drawing).confidences(3), pad, label)
         # without a selected brush nothing can be drawn at all
         pad.clear(None, None, None, js=app.AUTO_BRUSH_JS)
         bare.load(None, None, None, js=app.AUTO_BRUSH_JS)

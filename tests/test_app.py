@@ -59,7 +59,7 @@ def test_nothing_drawn_gives_the_hint_and_no_prediction(drawing):
 
 
 def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
-    classifier = app.reader()
+    classifier = app.live_classifier()
     monkeypatch.setattr(classifier, "spec", dataclasses.replace(classifier.spec, unsure_below=1.01))  # none reaches it
     bars, verdict, preview = app.draw.read(sketchpad_value(drawn_four()))
     assert "Not sure" in verdict and "4" in verdict
@@ -248,7 +248,7 @@ def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, 
         (tmp_path / "assets" / "cnn.pt").write_bytes(weights)
     probe = ("import app, gradio as gr\n"
              "print(app.draw.read(None)[1])\n"
-             "try:\n    app.predict_file(app.reader, app.weights_problem)('x.png')\n"
+             "try:\n    app.predict_file(app.live_classifier, app.weights_problem)('x.png')\n"
              "except gr.Error as error:\n    print('API:', error.message)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -187,7 +187,7 @@ def test_the_gpu_function_fine_tunes_and_crosses_a_process_boundary():
     import app
     from training.replay import replay_digits
 
-    classifier = app.reader()
+    classifier = app.live_classifier()
     replay = replay_digits()
     state = {key: value.detach().cpu().clone() for key, value in classifier.network.state_dict().items()}
     arguments = (state, classifier.metadata, replay.floats()[:40], replay.labels[:40], replay.images, replay.labels)
