@@ -3,7 +3,7 @@
     python -m deploy zerogpu OUTDIR    # free ZeroGPU Space: Python 3.12.12, torch 2.11.0 (CUDA build), spaces
     python -m deploy cpu OUTDIR        # paid CPU Space (cpu-basic): as this repository, CPU-only torch
 
-then `hf upload USER/SPACE OUTDIR . --repo-type space` (README.md, "On Hugging Face Spaces").
+then `hf upload USER/SPACE OUTDIR . --repo-type space` (docs/spaces.md).
 
 Why a command and not one README: a Space reads its configuration from the README's front
 matter and installs its requirements.txt, and the two routes need different ones. ZeroGPU

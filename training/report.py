@@ -1,4 +1,4 @@
-"""The report plots of a training run, as PNGs: what the README and a class look at.
+"""The report plots of a training run, as PNGs: what the docs and a class look at.
 
     write_report_plots(folder, "cnn", history, confusion, test_images, test_labels, predictions)
 
