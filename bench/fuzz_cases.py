@@ -36,7 +36,7 @@ from model.examples import STROKES
 from model import load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes
 from model.paths import ASSETS
-from model.preprocess import UnreadableImage
+from model.picture import UnreadableImage
 from model.registry import DEFAULT, NETWORKS
 
 BLANK_OR_UNSURE = "blank or unsure"

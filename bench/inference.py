@@ -15,6 +15,7 @@ import torch
 
 from model import load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value
+from model.machine import keep_freed_memory_for_reuse
 from model.preprocess import to_mnist
 from model.registry import DEFAULT, NETWORKS
 
@@ -38,6 +39,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=300, help="timed calls per figure (default: 300)")
     parser.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped model (default: {DEFAULT})")
     args = parser.parse_args(argv)
+    keep_freed_memory_for_reuse()  # as app.py does: these are the figures of the app's process
     torch.set_num_threads(args.threads)
     classifier = load_classifier(arch=args.arch)
 

@@ -15,7 +15,7 @@ import json
 import sys
 
 from model.classifier import load_classifier
-from model.preprocess import UnreadableImage, open_image
+from model.picture import UnreadableImage, open_image
 from model.registry import DEFAULT, NETWORKS
 from model.weights import WeightsError
 

@@ -91,7 +91,7 @@ def logit_gradients(classifier: Classifier, images28: np.ndarray, target: int) -
         return gradients.reshape(images28.shape) / classifier.std
     inputs = torch.from_numpy(np.ascontiguousarray(images28, np.float32)).unsqueeze(1).requires_grad_()
     with torch.enable_grad():
-        logits = classifier.network((inputs - classifier.mean) / classifier.std)
+        logits = classifier.network(normalize(inputs, classifier.mean, classifier.std))
         # asking for the input's gradient only: autograd skips the weights' gradients
         (gradients,) = torch.autograd.grad(logits[:, target].sum(), inputs)
     return gradients[:, 0].numpy()

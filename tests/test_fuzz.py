@@ -11,7 +11,7 @@ import torch
 
 from bench.fuzz_cases import BLANK_OR_UNSURE, ERROR, as_expected, cases
 from model import load_classifier
-from model.preprocess import UnreadableImage
+from model.picture import UnreadableImage
 
 CASES = cases()
 

@@ -14,7 +14,7 @@ from typing import Callable
 import gradio as gr
 
 from model import Classifier
-from model.preprocess import UnreadableImage, open_image
+from model.picture import UnreadableImage, open_image
 from views.compare import compare_json
 from views.uploads import ImageUpload
 
