@@ -18,10 +18,10 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from model import numpy_net, registry
+from model import registry
 from model.gate import Gate, load_gate
 from model.preprocess import normalize, to_mnist
-from model.weights import WeightsError, how_to_fix, load_weights
+from model.weights import load_weights
 
 
 @dataclass(frozen=True)
@@ -143,20 +143,7 @@ def load_classifier(path: str | os.PathLike | None = None, arch: str = registry.
     when the file is missing, corrupt or does not fit its network.
     """
     path = registry.spec(arch).weights if path is None else Path(path)
-    if path.suffix == ".npz":  # numpy_net's format; every other network is a torch file
-        network, metadata = load_numpy_net(path)
-    else:
-        network, metadata = load_weights(path)
+    network, metadata = load_weights(path)
     if gate == "shipped":
         gate = shipped_gate()
     return Classifier(network, metadata, registry.spec(metadata["arch"]), gate=gate)
-
-
-def load_numpy_net(path: Path) -> tuple[numpy_net.TwoLayerNet, dict]:
-    """numpy_net.load, its failures told the way model.weights tells those of torch files."""
-    if not path.is_file():
-        raise WeightsError(f"No weights file {path.name}. {how_to_fix('numpy')}")
-    try:
-        return numpy_net.load(path)
-    except (OSError, ValueError) as error:
-        raise WeightsError(f"{path.name} is not a usable numpy network: {error}. {how_to_fix('numpy')}") from None

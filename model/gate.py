@@ -10,17 +10,15 @@ looks at the same 28x28 input as every network, so one gate serves them all.
     >>> gate.digit_probability(images28)          # N floats in [0, 1]
     >>> gate.digit_probability(images28) < gate.threshold   # "not a digit"
 
-The file is written like the classifiers' weights (a plain dict, torch.save, atomic) and read
-with torch.load(weights_only=True), so loading never runs code. A missing or bad gate file is
+Its file is a weights file like every network's (model/weights.py, arch "gate", with the
+threshold in its metadata), saved and checked by the same code. A missing or bad gate file is
 not an error: the app logs why and falls back to the top-probability threshold alone.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,11 +26,9 @@ from torch import nn
 
 from model.paths import ASSETS
 from model.preprocess import normalize
-from model.weights import write_atomically
+from model.weights import GATE, WeightsError, load_weights
 
-FORMAT = 1
 DEFAULT_GATE = ASSETS / "gate.pt"
-REQUIRED_METADATA = ("width", "mean", "std", "threshold")
 log = logging.getLogger(__name__)
 
 
@@ -83,54 +79,10 @@ class Gate:
         with torch.inference_mode():
             return torch.sigmoid(self.network(batch)).numpy().astype(np.float64)
 
-    def is_digit(self, images28: np.ndarray) -> np.ndarray:
-        """True where the gate lets the picture through as a digit."""
-        return self.digit_probability(images28) >= self.threshold
-
-
-class GateError(RuntimeError):
-    """A gate file is missing, corrupt or does not fit the gate network."""
-
-
-def save_gate(path: str | os.PathLike, network: GateNet, metadata: dict) -> None:
-    """Write the gate's weights and metadata (threshold included) atomically."""
-    missing = [key for key in REQUIRED_METADATA if key not in metadata]
-    if missing:
-        raise ValueError(f"metadata lacks {missing}")
-    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
-    payload = {"format": FORMAT, "metadata": metadata, "state_dict": state}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda file: torch.save(payload, file))
-
 
 def read_gate(path: str | os.PathLike) -> Gate:
-    """Load and check a gate file; GateError (never a path) says what is wrong with it."""
-    path = Path(path)
-    fix = "Train one with `python -m training.gate` (see the README), or restore it with `git checkout assets/gate.pt`."
-    if not path.is_file():
-        raise GateError(f"there is no gate file {path.name}. {fix}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zip, random bytes, a pickle with code in it ...
-        raise GateError(f"{path.name} is not a readable gate file ({error.__class__.__name__}). {fix}") from error
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("state_dict"), dict):
-        raise GateError(f"{path.name} is not a gate file of this project (format {FORMAT}). {fix}")
-    metadata = payload.get("metadata")
-    if not isinstance(metadata, dict) or any(key not in metadata for key in REQUIRED_METADATA):
-        raise GateError(f"{path.name} lacks the metadata {list(REQUIRED_METADATA)}. {fix}")
-    try:
-        width, mean, std, threshold = (metadata[k] for k in REQUIRED_METADATA)
-        numbers_ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (mean, std, threshold))
-        if not (isinstance(width, int) and 1 <= width <= 256 and numbers_ok and std > 0 and 0 <= threshold <= 1):
-            raise ValueError(f"width {width!r}, mean {mean!r}, std {std!r}, threshold {threshold!r} are out of range")
-        network = GateNet(width)
-        network.load_state_dict(payload["state_dict"])
-        if not all(torch.isfinite(t).all() for t in network.state_dict().values() if t.is_floating_point()):
-            raise ValueError("weights that are not finite numbers")
-    except (ValueError, TypeError, RuntimeError) as error:
-        raise GateError(f"{path.name} does not fit the gate network: {error}. {fix}") from error
-    return Gate(network, metadata)
+    """The gate in `path`, through model/weights.py's checks; WeightsError (never a path) says what is wrong."""
+    return Gate(*load_weights(path, GATE))
 
 
 def load_gate(path: str | os.PathLike | None = None) -> Gate | None:
@@ -141,6 +93,6 @@ def load_gate(path: str | os.PathLike | None = None) -> Gate | None:
     """
     try:
         return read_gate(DEFAULT_GATE if path is None else path)
-    except GateError as error:
+    except WeightsError as error:
         log.warning("No digit gate, so 'not sure' uses the top probability alone: %s", error)
         return None

@@ -6,20 +6,17 @@ Everything a framework does for you is written out here: the forward pass, the g
 derived by hand with the chain rule, and the optimiser (Adam, as the torch networks use).
 There is no torch in this file, so a student can follow it top to bottom knowing only numpy.
 `python train.py --arch numpy` trains it on the same data and augmentation as the torch
-networks, and model/classifier.py serves it with the same preprocessing.
+networks, model/weights.py saves and loads it (assets/numpy.npz), and model/classifier.py
+serves it with the same preprocessing.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import zipfile
 
 import numpy as np
 
 PIXELS, DIGITS = 28 * 28, 10
-MAX_HIDDEN = 16384  # a loaded file claiming more hidden units than this is refused before reading it
 
 
 class TwoLayerNet:
@@ -44,6 +41,11 @@ class TwoLayerNet:
     @property
     def hidden(self) -> int:
         return len(self.params["b1"])
+
+    @staticmethod
+    def shapes(hidden: int = 800) -> dict[str, tuple[int, ...]]:
+        """The shape of each parameter, without making any (model/weights.py checks files against it)."""
+        return {"W1": (PIXELS, hidden), "b1": (hidden,), "W2": (hidden, DIGITS), "b2": (DIGITS,)}
 
     # --- Forward: from pixels to logits --------------------------------------------------------
 
@@ -109,12 +111,6 @@ class TwoLayerNet:
                 value *= 1 - lr * weight_decay
             value -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
-    # --- Saving ---------------------------------------------------------------------------------
-
-    def save(self, file, metadata: dict) -> None:
-        """Write the weights and `metadata` (stored as JSON text) to an .npz path or file object."""
-        np.savez(file, metadata=np.array(json.dumps(metadata)), **self.params)
-
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0) -> tuple[float, np.ndarray]:
     """Mean softmax cross-entropy over the batch, and its gradient for the logits.
@@ -129,50 +125,3 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0
     target[np.arange(n), labels] += 1 - smoothing
     loss = float(-(target * log_p).sum() / n)
     return loss, (np.exp(log_p) - target) / n
-
-
-def load(path: str | os.PathLike) -> tuple[TwoLayerNet, dict]:
-    """(network, metadata) from a file written by save(). Never runs code: allow_pickle=False.
-
-    Raises ValueError saying what is wrong when the file is not such a network (OSError when
-    it cannot be read at all); model/classifier.py turns both into a WeightsError.
-    """
-    expected = {"W1": (PIXELS, None), "b1": (None,), "W2": (None, DIGITS), "b2": (DIGITS,)}
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"not an .npz file ({error.__class__.__name__})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError("not an .npz file of arrays")
-    with archive:
-        if set(archive.files) != {*expected, "metadata"}:
-            raise ValueError(f"holds {sorted(archive.files)}, expected W1, b1, W2, b2 and metadata")
-        # Check the size before reading a single array: a forged header cannot make us allocate.
-        for name in expected:
-            if archive.zip.getinfo(f"{name}.npy").file_size > 4 * PIXELS * MAX_HIDDEN + 4096:
-                raise ValueError(f"{name} is larger than any network this project trains")
-        try:
-            metadata = json.loads(str(archive["metadata"]))
-            arrays = {name: archive[name] for name in expected}
-        except (ValueError, zipfile.BadZipFile, EOFError, OSError) as error:
-            raise ValueError(f"damaged contents ({error.__class__.__name__})") from None
-    if not isinstance(metadata, dict) or metadata.get("arch") != "numpy":
-        raise ValueError("its metadata does not describe a numpy network")
-    for key in ("mean", "std"):
-        if not isinstance(metadata.get(key), (int, float)) or not math.isfinite(metadata[key]):
-            raise ValueError(f"its metadata needs a finite number for {key!r}")
-    if metadata["std"] <= 0:
-        raise ValueError("its metadata's std must be positive")
-    hidden = arrays["b1"].shape[0] if arrays["b1"].ndim == 1 else -1
-    for name, shape in expected.items():
-        array = arrays[name]
-        wanted = tuple(hidden if size is None else size for size in shape)
-        if array.shape != wanted or array.dtype.kind != "f":
-            raise ValueError(f"{name} is {array.dtype} {array.shape}, expected float {wanted}")
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} holds NaN or infinite weights")
-    if not 1 <= hidden <= MAX_HIDDEN:
-        raise ValueError(f"{hidden} hidden units is not a sane size")
-    network = TwoLayerNet(hidden)
-    network.params = {name: array.astype(np.float32) for name, array in arrays.items()}
-    return network, metadata

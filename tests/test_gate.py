@@ -11,15 +11,16 @@ from training import nondigits
 from model.examples import STROKES
 from model import load_classifier
 from model.canvas import CANVAS_SIZE, draw_like_a_person, draw_strokes, sketchpad_value
-from model.gate import DEFAULT_GATE, Gate, GateError, GateNet, load_gate, read_gate, save_gate
+from model.gate import DEFAULT_GATE, Gate, GateNet, load_gate, read_gate
 from model.preprocess import to_mnist
+from model.weights import WeightsError, save_weights
 
-METADATA = {"width": 4, "mean": 0.1307, "std": 0.3081, "threshold": 0.5}
+METADATA = {"arch": "gate", "arch_kwargs": {"width": 4}, "mean": 0.1307, "std": 0.3081, "threshold": 0.5}
 
 
 @pytest.fixture(scope="module")
 def gate() -> Gate:
-    return read_gate(DEFAULT_GATE)  # the shipped file must load; a GateError here fails the test
+    return read_gate(DEFAULT_GATE)  # the shipped file must load; a WeightsError here fails the test
 
 
 @pytest.fixture(scope="module")
@@ -94,21 +95,22 @@ class Payload:
 def test_loading_never_runs_code(tmp_path):
     path = tmp_path / "gate.pt"
     torch.save({"format": 1, "metadata": METADATA, "state_dict": {"x": Payload()}}, path)
-    with pytest.raises(GateError, match="not a readable gate file"):
+    with pytest.raises(WeightsError, match="not a readable weights file"):
         read_gate(path)
     assert not Payload.ran
 
 
 @pytest.mark.parametrize("change", [
-    {"threshold": 1.5}, {"threshold": math.nan}, {"std": 0.0}, {"mean": "0.1"}, {"width": 10_000}, {"threshold": None},
+    {"threshold": 1.5}, {"threshold": math.nan}, {"std": 0.0}, {"mean": "0.1"}, {"arch_kwargs": {"width": 10_000}},
+    {"threshold": None}, {"arch": "cnn"},
 ])
 def test_bad_metadata_is_refused(tmp_path, change):
-    save_gate(tmp_path / "gate.pt", GateNet(4), METADATA)
+    save_weights(tmp_path / "gate.pt", GateNet(4), METADATA)
     read_gate(tmp_path / "gate.pt")  # the unchanged file is fine
     payload = torch.load(tmp_path / "gate.pt", weights_only=True)
     payload["metadata"] = {**METADATA, **change}
     torch.save(payload, tmp_path / "gate.pt")
-    with pytest.raises(GateError):
+    with pytest.raises(WeightsError, match="python -m training.gate"):
         read_gate(tmp_path / "gate.pt")
 
 
@@ -116,11 +118,11 @@ def test_non_finite_or_misfit_weights_are_refused(tmp_path):
     network = GateNet(4)
     with torch.no_grad():
         network.head[-1].weight[0, 0] = math.nan
-    save_gate(tmp_path / "nan.pt", network, METADATA)
-    with pytest.raises(GateError, match="not finite"):
+    save_weights(tmp_path / "nan.pt", network, METADATA)
+    with pytest.raises(WeightsError, match="NaN or infinite"):
         read_gate(tmp_path / "nan.pt")
-    save_gate(tmp_path / "wide.pt", GateNet(8), METADATA)  # weights for width 8, metadata says 4
-    with pytest.raises(GateError, match="does not fit"):
+    save_weights(tmp_path / "wide.pt", GateNet(8), METADATA)  # weights for width 8, metadata says 4
+    with pytest.raises(WeightsError, match="does not fit"):
         read_gate(tmp_path / "wide.pt")
 
 
@@ -153,6 +155,7 @@ def test_wobble_keeps_the_stroke_structure():
     assert draw_like_a_person(wobbled, np.random.default_rng(0)).min() == 0
 
 
+@pytest.mark.slow
 def test_train_gate_writes_a_gate_that_loads(tmp_path, mnist_dir):
     from training import gate as train_gate
 
@@ -174,6 +177,7 @@ def test_threshold_separates_best_but_keeps_the_digits():
     assert choose_threshold(digits, non_digits, keep=0.5) > threshold
 
 
+@pytest.mark.slow
 def test_unsure_bench_meets_the_floors_on_a_fixed_set(strokes_dir):
     from bench.unsure_threshold import FLOORS, main
 

@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from model.networks import build
-from model.weights import WeightsError, check_finite, check_normalisation, load_weights, save_weights
+from model.gate import GateNet
+from model.numpy_net import TwoLayerNet
+from model.weights import GATE, WeightsError, load_weights, save_weights
 from model.paths import ROOT
 
 METADATA = {"arch": "cnn", "arch_kwargs": {"width": 8}, "mean": 0.1307, "std": 0.3081,
@@ -69,6 +71,7 @@ def test_pickled_code_is_refused(tmp_path):
         load_weights(tmp_path / "cnn.pt")
 
 
+@pytest.mark.slow
 def test_interrupted_save_leaves_the_old_file_intact(tmp_path):
     target = tmp_path / "cnn.pt"
     save_weights(target, build("cnn", width=8), METADATA)
@@ -202,11 +205,104 @@ def test_missing_file_names_no_folder(tmp_path):
     assert str(tmp_path) not in str(error.value) and "cnn.pt" in str(error.value)
 
 
-def test_checks_shared_with_other_formats():
-    """The .npz loader calls the same metadata and finiteness checks with numpy arrays."""
-    assert check_normalisation({"mean": 0.1, "std": 0.3}, "net.npz") == (0.1, 0.3)
-    with pytest.raises(WeightsError, match="net.npz has a std of 0.0"):
-        check_normalisation({"mean": 0.1, "std": 0.0}, "net.npz")
-    check_finite({"W1": np.ones((2, 2), np.float32), "steps": np.arange(3)}, "net.npz")
-    with pytest.raises(WeightsError, match="W1"):
-        check_finite({"W1": np.array([[1.0, np.nan]])}, "net.npz")
+
+def test_every_network_and_the_gate_round_trip_through_the_one_format(tmp_path):
+    networks = {
+        "cnn.pt": (build("cnn", width=8), {"arch_kwargs": {"width": 8}}),
+        "mlp.pt": (build("mlp", hidden=(16,)), {"arch": "mlp", "arch_kwargs": {"hidden": [16]}}),
+        "gate.pt": (GateNet(4), {"arch": GATE, "arch_kwargs": {"width": 4}, "threshold": 0.4}),
+        "numpy.npz": (TwoLayerNet(hidden=8, seed=1), {"arch": "numpy", "arch_kwargs": {"hidden": 8}}),
+    }
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    for filename, (network, changes) in networks.items():
+        metadata = {**METADATA, **changes}
+        save_weights(tmp_path / filename, network, metadata)
+        loaded, read = load_weights(tmp_path / filename, GATE if filename == "gate.pt" else None)
+        assert read == json.loads(json.dumps(metadata)), filename
+        if isinstance(network, TwoLayerNet):
+            np.testing.assert_array_equal(loaded.forward(x.reshape(2, -1)), network.forward(x.reshape(2, -1)))
+        else:
+            network.eval()
+            assert torch.equal(loaded(torch.from_numpy(x)), network(torch.from_numpy(x))), filename
+
+
+def test_a_file_of_another_kind_of_network_is_refused(tmp_path):
+    save_weights(tmp_path / "gate.pt", GateNet(4), {**METADATA, "arch": GATE, "arch_kwargs": {"width": 4}, "threshold": 0.4})
+    save_weights(tmp_path / "cnn.pt", build("cnn", width=8), METADATA)
+    with pytest.raises(WeightsError, match="not a digit network"):
+        load_weights(tmp_path / "gate.pt")  # the gate is no classifier
+    with pytest.raises(WeightsError, match="python -m training.gate"):
+        load_weights(tmp_path / "cnn.pt", GATE)
+    with pytest.raises(ValueError, match="saved as .npz"):
+        save_weights(tmp_path / "numpy.pt", TwoLayerNet(hidden=8), {**METADATA, "arch": "numpy", "arch_kwargs": {"hidden": 8}})
+
+
+NUMPY_METADATA = {**METADATA, "arch": "numpy", "arch_kwargs": {"hidden": 8}}
+
+
+def npz(path, metadata=NUMPY_METADATA, **arrays):
+    """An .npz as save_weights writes one, with `arrays` replacing (None: removing) the network's own."""
+    params = {**TwoLayerNet(hidden=8, seed=0).params, **arrays}
+    np.savez(path, metadata=np.array(json.dumps(metadata)), **{k: v for k, v in params.items() if v is not None})
+
+
+# The .npz side of the corpus above: the same checks, and the same words, whatever the container.
+BAD_NPZ = {
+    "weights NaN": ({"W1": np.full((784, 8), np.nan, np.float32)}, "NaN"),
+    "weights inf": ({"b2": np.full(10, np.inf, np.float32)}, "NaN or infinite"),
+    "wrong shape": ({"W2": np.zeros((8, 9), np.float32)}, "needs (8, 10)"),
+    "integers": ({"W1": np.zeros((784, 8), np.int32)}, "needs float32"),
+    "complex": ({"W1": np.zeros((784, 8), np.complex64)}, "complex"),
+    "array missing": ({"b2": None}, "missing b2"),
+    "array extra": ({"W3": np.zeros(3, np.float32)}, "unexpected W3"),
+    "std zero": ({"metadata": {**NUMPY_METADATA, "std": 0.0}}, "std"),
+    "std a string": ({"metadata": {**NUMPY_METADATA, "std": "x"}}, "non-numeric std"),
+    "mean NaN": ({"metadata": {**NUMPY_METADATA, "mean": math.nan}}, "mean"),
+    "hidden huge": ({"metadata": {**NUMPY_METADATA, "arch_kwargs": {"hidden": 1_000_000}}}, "parameters"),
+    "hidden negative": ({"metadata": {**NUMPY_METADATA, "arch_kwargs": {"hidden": -8}}}, "cannot be built"),
+    "hidden a string": ({"metadata": {**NUMPY_METADATA, "arch_kwargs": {"hidden": "8"}}}, "cannot be built"),
+    "a torch network": ({"metadata": {**NUMPY_METADATA, "arch": "cnn"}}, "saved as .pt"),
+    "metadata a list": ({"metadata": [1, 2]}, "no metadata"),
+    "std missing": ({"metadata": {k: v for k, v in NUMPY_METADATA.items() if k != "std"}}, "lacks"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NPZ))
+def test_every_bad_npz_file_is_a_clear_weights_error(tmp_path, case):
+    change, words = BAD_NPZ[case]
+    change = dict(change)
+    npz(tmp_path / "numpy.npz", change.pop("metadata", NUMPY_METADATA), **change)
+    with pytest.raises(WeightsError) as error:
+        load_weights(tmp_path / "numpy.npz")
+    message = str(error.value)
+    assert words in message, message
+    assert "python train.py --arch numpy" in message
+    assert str(tmp_path) not in message and "numpy.npz" in message
+
+
+@pytest.mark.parametrize("content", ["pickled metadata", "metadata not JSON", "no metadata", "random bytes", "truncated", "a bare array"])
+def test_unreadable_npz_files_are_refused_without_running_code(tmp_path, content):
+    path = tmp_path / "numpy.npz"
+    params = TwoLayerNet(hidden=8).params
+    if content == "pickled metadata":
+        np.savez(path, metadata=np.array([NUMPY_METADATA], dtype=object), **params)
+    elif content == "metadata not JSON":
+        np.savez(path, metadata=np.array("{arch: numpy"), **params)
+    elif content == "no metadata":
+        np.savez(path, **params)
+    elif content == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(5000))
+    elif content == "truncated":
+        npz(path)
+        path.write_bytes(path.read_bytes()[:3000])
+    else:
+        with path.open("wb") as file:
+            np.save(file, np.zeros(3))
+    with pytest.raises(WeightsError, match="python train.py --arch numpy") as error:
+        load_weights(path)
+    assert str(tmp_path) not in str(error.value)
+
+
+def test_a_missing_npz_file_says_how_to_get_one(tmp_path):
+    with pytest.raises(WeightsError, match="No weights file numpy.npz. .*python train.py --arch numpy"):
+        load_weights(tmp_path / "numpy.npz")
