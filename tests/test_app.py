@@ -123,6 +123,7 @@ def transparent_four() -> Image.Image:
     return Image.fromarray(rgba)
 
 
+@pytest.mark.slow
 def test_api_reads_a_drawn_digit(client, tmp_path):
     answer = client.predict(handle_file(saved(tmp_path, four(), "four.png")), api_name="/predict")
     assert answer["blank"] is False and answer["unsure"] is False
@@ -131,6 +132,7 @@ def test_api_reads_a_drawn_digit(client, tmp_path):
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [
     lambda tmp: saved(tmp, four("P"), "palette.png"),
     lambda tmp: saved(tmp, transparent_four(), "transparent.png"),
@@ -146,6 +148,7 @@ def test_api_reads_odd_image_modes_and_sizes(client, tmp_path, make):
     assert answer["top3"][0]["digit"] == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [
     lambda tmp: saved(tmp, Image.new("L", (1, 1), 255), "one-pixel.png"),
     lambda tmp: saved(tmp, Image.new("RGB", (1, 1), 0), "one-black-pixel.png"),
@@ -166,6 +169,7 @@ def truncated_png(tmp_path) -> str:
     return written(tmp_path, "truncated.png", whole[: len(whole) // 2])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [
     lambda tmp: written(tmp, "notes.png", b"these are not the pixels you are looking for"),
     truncated_png,
@@ -180,6 +184,7 @@ def test_api_refuses_unreadable_files_with_a_clear_error(client, tmp_path, make)
     assert client.predict(handle_file(saved(tmp_path, four(), "four.png")), api_name="/predict")["top3"][0]["digit"] == 4
 
 
+@pytest.mark.slow
 def test_api_serves_20_concurrent_clients_without_errors(url, tmp_path):
     path = saved(tmp_path, four(), "four.png")
     requests_each = 5
@@ -193,6 +198,7 @@ def test_api_serves_20_concurrent_clients_without_errors(url, tmp_path):
     assert answers == [4] * 20 * requests_each
 
 
+@pytest.mark.slow
 def test_predict_and_compare_are_public_and_no_view_is(client):
     endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/predict", "/compare"} <= endpoints
@@ -200,6 +206,7 @@ def test_predict_and_compare_are_public_and_no_view_is(client):
     assert not endpoints & {"/read", "/show", "/show_if_open", "/open_link", "/lambda"}
 
 
+@pytest.mark.slow
 def test_api_compare_gives_every_network_each_way(client, tmp_path):
     # small, in a corner: the MNIST recipe still reads it, the whole canvas squeezed to 28x28 does not
     small_four = saved(tmp_path, Image.fromarray(drawn_four(height=70, centre=(60, 60))), "small-four.png")
@@ -213,6 +220,7 @@ def test_api_compare_gives_every_network_each_way(client, tmp_path):
     assert any(ways["naive"]["top3"][0]["digit"] != 4 for ways in answer.values())
 
 
+@pytest.mark.slow
 def test_api_compare_refuses_an_unreadable_file(client, tmp_path):
     with pytest.raises(AppError, match="notes.png: not a readable image"):
         client.predict(handle_file(written(tmp_path, "notes.png", b"not an image")), api_name="/compare")
@@ -221,6 +229,7 @@ def test_api_compare_refuses_an_unreadable_file(client, tmp_path):
 # --- serving: upload limits and the cache -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_upload_over_the_limit_is_refused_with_a_clear_message(url, client, tmp_path):
     import httpx
     limit = int(MAX_UPLOAD.removesuffix("mb")) * 1024 * 1024
@@ -236,6 +245,7 @@ def test_an_upload_over_the_limit_is_refused_with_a_clear_message(url, client, t
 # --- without usable weights ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weights", [None, b"\x00not a torch file"], ids=["missing", "corrupt"])
 def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, weights):
     """A copy of the app whose assets/cnn.pt is missing or corrupt, imported in a fresh Python."""
@@ -262,6 +272,7 @@ def cache_entries(root: Path) -> set[str]:
     return {str(path.relative_to(root)) for path in root.rglob("*")} if root.exists() else set()
 
 
+@pytest.mark.slow
 def test_500_requests_leave_no_file_per_request_and_the_cache_empties(url, tmp_path):
     from gradio.route_utils import delete_files_created_by_app
     from gradio.utils import get_upload_folder

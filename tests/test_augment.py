@@ -1,9 +1,11 @@
+import pytest
 import torch
 
 from training import augment
 from training.mnist import load_mnist
 
 
+@pytest.mark.slow
 def test_augmentation_keeps_shape_range_and_varies(mnist_dir):
     images, labels = load_mnist(mnist_dir, train=False)
     batch, target = images[:64], labels[:64]

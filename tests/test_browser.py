@@ -14,7 +14,8 @@ from model.examples import STROKES
 from model.canvas import CANVAS_SIZE
 from model.paths import ROOT
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+pytestmark = [pytest.mark.slow,  # Chromium
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")]
 
 # (digit, height, centre) in canvas px: large and central, small in a corner, mid-size off-centre
 DRAWINGS = [(3, 230, (160, 160)), (7, 110, (75, 80)), (4, 150, (215, 205))]

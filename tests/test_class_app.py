@@ -27,6 +27,8 @@ from model import live
 from model.canvas import draw_like_a_person
 from model.paths import ROOT
 
+pytestmark = pytest.mark.slow  # serves the app
+
 KEY = "the-teachers-key"
 
 

@@ -28,6 +28,7 @@ def drawn(digit: int, height: float = 200, centre=(160, 160)) -> np.ndarray:
     return to_mnist(draw_strokes(STROKES[digit], height, centre))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("digit", [0, 2, 4, 7, 9])
 def test_attributions_add_up_to_the_logit_difference_from_a_blank_pad(classifier, digit):
     image28 = drawn(digit, height=120, centre=(120, 190))

@@ -21,6 +21,8 @@ from model.examples import example_paths
 from bench.browser import free_port
 from model.paths import ROOT
 
+pytestmark = pytest.mark.slow  # serves the app and builds Spaces
+
 # `spaces` in ZeroGPU mode asserts SPACES_ZERO_DEVICE_API_URL and reports to that API at launch:
 # both exist only on a Hugging Face Space. SPACES_ZERO_GPU=true is also what gradio reads (it
 # shrinks the queue to one waiting request unless the app sets max_size), and that is what these

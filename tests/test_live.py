@@ -17,6 +17,8 @@ from model.paths import ASSETS
 from training.replay import replay_digits
 from model.paths import ROOT
 
+pytestmark = pytest.mark.slow  # processes and swaps of real networks
+
 IMAGES = replay_digits().floats()[:16]
 
 

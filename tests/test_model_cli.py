@@ -9,6 +9,8 @@ from PIL import Image
 from model.paths import ROOT
 from tests.conftest import drawn_four
 
+pytestmark = pytest.mark.slow  # a Python process per command
+
 
 def run_cli(*args, timeout=120):
     return subprocess.run([sys.executable, "-m", "model", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)

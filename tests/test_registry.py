@@ -27,6 +27,7 @@ def test_unknown_name_lists_the_choices():
         spec("resnet")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["train.py"], ["-m", "model", "predict", "x"], ["-m", "bench.drawn_digits"],
                                      ["-m", "bench.inference"], ["-m", "bench.training"]])
 def test_command_lines_offer_exactly_the_registry(command):

@@ -9,6 +9,8 @@ from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
 from model.registry import NETWORKS
 
+pytestmark = pytest.mark.slow  # all of MNIST and the pen strokes
+
 
 @pytest.mark.parametrize("arch", list(NETWORKS))
 def test_shipped_weights_carry_their_metadata(arch):
