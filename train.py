@@ -1,14 +1,16 @@
-"""Train a digit classifier on MNIST, with augmentation made for drawings.
+"""Train a digit classifier on MNIST and human pen strokes, with augmentation made for drawings.
 
     python train.py --data-dir ../shared/data/mnist               # the shipped CNN: assets/cnn.pt and its report
     python train.py --arch mlp --data-dir ../shared/data/mnist    # the MLP baseline: assets/mlp.pt
     python train.py --arch numpy --data-dir ../shared/data/mnist  # the numpy two-layer net: assets/numpy.npz
     python train.py --quick --out /tmp/quick                      # a fast experiment (about 30 s on 2 CPU cores)
 
-Top to bottom: the arguments; the data (MNIST, checked by md5, with a validation split);
-the network and its optimiser; the loop (augmented batches; the epoch that scores best on
-validation is kept); one evaluation on the test set; saving the weights, metrics.json and
-the report plots as one set. --arch takes any network of model/registry.py.
+Top to bottom: the arguments; the data (MNIST, checked by md5, with a validation split, and
+renderings of the training writers' pen strokes, training/strokes.py); the network and its
+optimiser; the loop (augmented batches, MNIST and strokes mixed; the epoch that scores best
+on validation is kept); one evaluation on the test set; saving the weights, metrics.json
+and the report plots as one set. --arch takes any network of model/registry.py. Without
+../shared/data/strokes it trains on MNIST alone, and says so.
 """
 
 from __future__ import annotations
@@ -36,16 +38,19 @@ from training.mnist import DataError, load_mnist
 from model import registry
 from model.networks import count_parameters
 from model.numpy_net import cross_entropy
-from model.paths import ASSETS, DATA
-from model.preprocess import MNIST_MEAN, MNIST_STD
+from model.paths import ASSETS, DATA, SHARED_STROKES
+from model.machine import pick_device
+from model.preprocess import MNIST_MEAN, MNIST_STD, normalize
 from model.weights import save_weights
 from training.report import PLOTS, write_report_plots
+from training.strokes import MAX_VARIANTS, StrokeDigits, training_digits, writer_range
 
-QUICK = {"epochs": 2, "width": 16}  # what --quick changes
+QUICK = {"epochs": 2, "width": 16, "stroke_variants": 1}  # what --quick changes
 EMA_DECAY = 0.999  # weight averaging: the evaluated torch network is a running mean of the trained one
 LABEL_SMOOTHING = 0.05  # targets of 0.95 + 0.005 instead of 1: less overconfident on odd drawings
 WEIGHT_DECAY = 5e-4
 WARMUP_SHARE = 0.2  # one-cycle schedule: the learning rate climbs for this share of the steps, then anneals
+STROKE_SHARE = 0.1  # of every epoch's images: renderings of the training writers' pen strokes
 
 
 # --- Arguments ----------------------------------------------------------------------------------
@@ -69,6 +74,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="folder with MNIST's four .gz files (or a torchvision root); downloaded there when absent (default: data/mnist)")
     parser.add_argument("--extra-data", metavar="PATH", default=None,
                         help="also train on a class set exported from the class board (its zip, or the folder it unpacks to)")
+    parser.add_argument("--strokes", type=Path, default=SHARED_STROKES, metavar="FOLDER",
+                        help="folder of pen-stroke .jsonl files; only the training writers are read; without it MNIST alone (default: ../shared/data/strokes)")
+    parser.add_argument("--stroke-share", type=float, default=STROKE_SHARE, metavar="SHARE",
+                        help=f"share of every epoch's images that are rendered pen strokes; 0 for MNIST alone (default: {STROKE_SHARE})")
+    parser.add_argument("--stroke-writers", type=writer_range, default=writer_range("1-20"), metavar="WRITERS",
+                        help="training writers to render, as 1-16 or 1,3,17-20, to tune with some held out (default: 1-20, all)")
+    parser.add_argument("--stroke-variants", type=int, default=MAX_VARIANTS, metavar="N",
+                        help=f"most renderings made of each stroke digit, up front (default: {MAX_VARIANTS})")
     parser.add_argument("--out", default=str(ASSETS), help="where the weights and the report go (default: assets)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu for torch networks (default: the fastest available)")
     parser.add_argument("--fp32", action="store_true", help="train in full float32 even where bfloat16 autocast is fast")
@@ -78,17 +91,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
+    if not 0 <= args.stroke_share < 1:
+        parser.error("--stroke-share is a share of every epoch's images: at least 0, below 1")
     return args
-
-
-def pick_device(requested: str | None) -> torch.device:
-    if requested:
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def fast_bfloat16(device: torch.device) -> bool:
@@ -102,10 +107,6 @@ def fast_bfloat16(device: torch.device) -> bool:
     if device.type == "cpu":
         return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     return False
-
-
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    return (images - MNIST_MEAN) / MNIST_STD
 
 
 # --- The two kinds of network: what differs between a torch and a numpy one -----------------------
@@ -199,7 +200,7 @@ class NumpyLearner:
         self.network.params = self.best
 
     def save(self, path: Path, metadata: dict) -> None:
-        self.network.save(path, metadata)
+        save_weights(path, self.network, metadata)
 
 
 LEARNERS = {"torch": TorchLearner, "numpy": NumpyLearner}  # by registry engine
@@ -266,23 +267,39 @@ def main(argv=None) -> dict:
         fit_index = fit_index[: args.limit]
     fit_images, fit_labels = train_images[fit_index], train_labels[fit_index]
     val_images, val_labels = train_images[val_index], train_labels[val_index]
+    trained_on = {"mnist": len(fit_index)}
     if args.extra_data:  # the class's own handwriting: training only, never validation or test
         extra_images, extra_labels = read_class_set(args.extra_data)
         fit_images = torch.cat([fit_images, torch.from_numpy(extra_images).unsqueeze(1)])
         fit_labels = torch.cat([fit_labels, torch.from_numpy(extra_labels)])
+        trained_on["class_set"] = len(extra_labels)
+    # Human pen strokes, the training writers' only: drawn on the pad many ways, up front, and
+    # --stroke-share of every epoch's images. Validation and test stay MNIST's.
+    stroke_digits = training_digits(args.strokes, args.stroke_writers) if args.stroke_share > 0 else []
+    strokes = None
+    if stroke_digits:
+        strokes = StrokeDigits.prepare(stroke_digits, args.stroke_share, len(fit_images), args.epochs, args.seed,
+                                       args.stroke_variants)
+        print(f"{strokes.digits} pen-stroke digits by {len(strokes.writers)} writers: {len(strokes.images)} renderings, "
+              f"{strokes.per_epoch} an epoch; made in {time.perf_counter() - started:.0f} s", flush=True)
+    else:
+        print(f"train.py: MNIST alone, no pen strokes ({'--stroke-share 0' if args.stroke_share <= 0 else f'none in {args.strokes}'})")
+    trained_on["strokes"] = strokes.record() if strokes else None
 
     # The network: the registry says which of our flags are its constructor's arguments.
     arch_kwargs = {option: getattr(args, option) for option in spec.options}
-    steps = args.epochs * math.ceil(len(fit_images) / args.batch_size)
+    per_epoch = len(fit_images) + (strokes.per_epoch if strokes else 0)
+    steps = args.epochs * math.ceil(per_epoch / args.batch_size)
     learner = LEARNERS[spec.engine](spec, arch_kwargs, args, steps, device)
     print(f"{args.arch}: {learner.parameters:,} parameters on {device if spec.engine == 'torch' else 'numpy'}"
           f"{' (bfloat16 autocast)' if args.bf16 else ''}; "
-          f"{len(fit_images)} training, {len(val_images)} validation, {len(test_images)} test images")
+          f"{per_epoch} training images an epoch, {len(val_images)} validation, {len(test_images)} test images")
 
     # The loop.
     history, best_accuracy = [], -1.0
     for epoch in range(1, args.epochs + 1):
-        train_loss, train_accuracy = train_one_epoch(learner, fit_images, fit_labels, args, generator, epoch)
+        images, labels = strokes.mix(fit_images, fit_labels, generator) if strokes else (fit_images, fit_labels)
+        train_loss, train_accuracy = train_one_epoch(learner, images, labels, args, generator, epoch)
         val_loss, val_predictions = evaluate(learner, val_images, val_labels)
         val_accuracy = (val_predictions == val_labels).float().mean().item()
         history.append({"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
@@ -315,6 +332,7 @@ def main(argv=None) -> dict:
         "parameters": learner.parameters,
         "command": command,
         "seed": args.seed,
+        "trained_on": trained_on,
         "torch_version": torch.__version__,
         "training_seconds": round(training_seconds, 1),
         "versions": library_versions(),

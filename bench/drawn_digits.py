@@ -1,15 +1,18 @@
 """How well the whole path reads real human handwriting drawn onto the app's canvas.
 
-Each digit of the pen-stroke set (../shared/data/strokes) is drawn with the app's brush onto
+Each digit of the measuring writers of the pen-stroke set (../shared/data/strokes, writers
+21-30 of model/paths.py; nothing trains or tunes on them) is drawn with the app's brush onto
 a canvas of the app's size, at a size and place a person might pick (small to large, often
-off-centre; fixed seed), then read through canvas -> preprocessing -> model. In the same run,
-the same canvases go through two weaker paths for contrast:
+off-centre; fixed seed), then read through canvas -> preprocessing -> model. It reports
+top-1, top-3 and the worst writer. In the same run, the same canvases go through two weaker
+paths for contrast:
 
   naive resize      the whole canvas shrunk to 28x28 and inverted, as most demos do;
   no stroke width   the MNIST recipe without the stroke-width normalisation.
 
     python -m bench.drawn_digits                 # the shipped CNN
     python -m bench.drawn_digits --arch mlp      # the shipped MLP (any name in model/registry.py)
+    python -m bench.drawn_digits --by-writer     # also each writer's top-1 and most common confusion
     python -m bench.drawn_digits --record        # also keep the figure in the weights file (the compare view shows it)
 """
 
@@ -17,36 +20,24 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from model import load_classifier, numpy_net
+from model import load_classifier
 from model.canvas import CANVAS_SIZE, draw_like_a_person, sketchpad_value
 from model.paths import SHARED_STROKES
 from model.preprocess import naive_resize, to_mnist
 from model.registry import DEFAULT, NETWORKS, spec
-from model.weights import load_weights, save_weights, write_atomically
-
-
-def load_strokes(folder: Path) -> list[dict]:
-    """Every digit of every .jsonl file in `folder`: {"label", "writer", "strokes"}."""
-    digits = []
-    for path in sorted(folder.glob("*.jsonl")):
-        with path.open() as lines:
-            digits += [json.loads(line) for line in lines if line.strip()]
-    return digits
+from model.weights import load_weights, save_weights
+from training.strokes import measuring_digits as load_strokes  # every bench's drawn digits: writers 21-30 only
 
 
 def record(path: Path, facts: dict) -> None:
     """Add `facts` to a weights file's metadata, the weights unchanged, written atomically."""
-    if path.suffix == ".npz":
-        net, metadata = numpy_net.load(path)
-        write_atomically(path, lambda file: net.save(file, {**metadata, **facts}))
-    else:
-        net, metadata = load_weights(path)
-        save_weights(path, net, {**metadata, **facts})
+    network, metadata = load_weights(path)
+    save_weights(path, network, {**metadata, **facts})
 
 
 def score(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -56,6 +47,17 @@ def score(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float((top3[:, 0] == labels).mean()), float((top3 == labels[:, None]).any(axis=1).mean())
 
 
+def mistakes(labels: np.ndarray, probabilities: np.ndarray) -> Counter:
+    """How often each digit was read as each other one: {"7->2": count}; a blank answer reads "blank"."""
+    guesses = ["blank" if np.isnan(row[0]) else str(int(row.argmax())) for row in probabilities]
+    return Counter(f"{label}->{guess}" for label, guess in zip(labels, guesses) if guess != str(label))
+
+
+def short(writer: str) -> str:
+    """"pendigits-tra-w21" -> "w21"."""
+    return writer.rsplit("-", 1)[-1]
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--strokes", type=Path, default=SHARED_STROKES, help="folder of pen-stroke .jsonl files")
@@ -63,6 +65,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--weights", default=None, help="a weights file instead of the shipped one")
     parser.add_argument("--seed", type=int, default=0, help="seed for the sizes and places of the drawings")
     parser.add_argument("--limit", type=int, default=0, help="only the first N digits (default: all)")
+    parser.add_argument("--by-writer", action="store_true", help="also print each writer's top-1 and most common confusion")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--record", action="store_true",
                         help="write the whole path's top-1 into the weights file's metadata as drawn_accuracy (all digits only)")
@@ -109,14 +112,17 @@ def main(argv=None) -> dict:
 
     whole = results["whole path"]
     per_writer = report["paths"]["whole path"]["per_writer_top1"]
-    print("\nwhole path, top-1 per writer:")
-    for i, (writer, accuracy) in enumerate(per_writer.items()):
-        print(f"  {writer.rsplit('-', 1)[-1]} {accuracy:6.2%}", end="\n" if i % 6 == 5 else "")
-    confusions = defaultdict(int)
-    for label, guess in zip(labels, np.nan_to_num(whole, nan=-1).argmax(1)):
-        if label != guess:
-            confusions[f"{label}->{guess}"] += 1
-    print("\nmost common mistakes (true->read):", ", ".join(f"{k} x{v}" for k, v in sorted(confusions.items(), key=lambda kv: -kv[1])[:8]))
+    worst = min(per_writer, key=per_writer.get)
+    print(f"\nwhole path: worst writer {short(worst)} {per_writer[worst]:.2%}; most common mistakes (true->read): "
+          + ", ".join(f"{k} x{v}" for k, v in mistakes(labels, whole).most_common(8)))
+    report["paths"]["whole path"]["per_writer_mistakes"] = {
+        w: dict(mistakes(labels[writers == w], whole[writers == w]).most_common()) for w in per_writer}
+    if args.by_writer:
+        print(f"\n{'writer':<8}{'digits':>7}{'top-1':>9}  most common confusion")
+        for writer, accuracy in per_writer.items():
+            common = mistakes(labels[writers == writer], whole[writers == writer]).most_common(1)
+            print(f"{short(writer):<8}{int((writers == writer).sum()):>7}{accuracy:>9.2%}  "
+                  + (f"{common[0][0]} x{common[0][1]}" if common else "none"))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     if args.record:

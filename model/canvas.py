@@ -15,8 +15,8 @@ CANVAS_SIZE = 320
 # gr.Brush(default_size=...) is a radius: the line is 16 px wide, 5 % of the pad. People draw
 # anywhere from a third of the pad to all of it, and a fat line fills the small loops of a
 # small digit for good (a 9 becomes a 3), while preprocessing thickens a thin line at no
-# loss. On the drawn-digit bench (`python -m bench.drawn_digits`), the shipped network read
-# 98.35 % with a 24 px line and 98.52 % with this one; looped 9s read as 3 went from 14 to 9.
+# loss: on the drawn-digit bench (`python -m bench.drawn_digits`), a fatter line reads fewer
+# digits, most of them looped 9s read as 3.
 BRUSH_RADIUS = 8
 
 Strokes = list[list[tuple[float, float]]]  # strokes -> points -> (x, y), y pointing down
@@ -49,18 +49,20 @@ def draw_strokes(
     return np.asarray(canvas)
 
 
-def draw_like_a_person(strokes: Strokes, rng: np.random.Generator, canvas_size: int = CANVAS_SIZE) -> np.ndarray:
+def draw_like_a_person(
+    strokes: Strokes, rng: np.random.Generator, canvas_size: int = CANVAS_SIZE, brush_radius: float = BRUSH_RADIUS
+) -> np.ndarray:
     """Draw strokes at a size and place people pick on a square pad: small to large, often off-centre."""
     points = np.array([p for stroke in strokes for p in stroke], dtype=np.float64)
     extent = points.max(axis=0) - points.min(axis=0)
     aspect = extent[0] / max(extent[1], 1.0)  # width / height
-    margin = BRUSH_RADIUS + 2
+    margin = brush_radius + 2
     height = rng.uniform(0.3, 0.9) * canvas_size
     height = min(height, (canvas_size - 2 * margin) / max(aspect, 1e-6))  # a wide digit must still fit
     height = min(height, canvas_size - 2 * margin)
     half = np.minimum(np.array([aspect * height, height]) / 2 + margin, canvas_size / 2)  # rounding must not invert the range
     centre = rng.uniform(half, canvas_size - half)
-    return draw_strokes(strokes, height, tuple(centre), canvas_size)
+    return draw_strokes(strokes, height, tuple(centre), canvas_size, brush_radius)
 
 
 def sketchpad_value(gray: np.ndarray) -> dict:

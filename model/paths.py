@@ -16,6 +16,10 @@ EXAMPLES = ASSETS / "examples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SHARED_MNIST = SHARED_DATA / "mnist"
 SHARED_STROKES = SHARED_DATA / "strokes"
+# The pen-stroke writers, split once, here: writers 01-20 may be trained and tuned on;
+# writers 21-30 only measure (every figure on drawn digits), and nothing learns from them.
+TRAINING_WRITERS = tuple(f"pendigits-tra-w{n:02d}" for n in range(1, 21))
+MEASURING_WRITERS = tuple(f"pendigits-tra-w{n:02d}" for n in range(21, 31))
 
 # Written at run time, ignored by git: MNIST downloads, the class's drawings and weights.
 DATA = ROOT / "data"

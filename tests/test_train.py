@@ -14,6 +14,8 @@ from model import load_classifier
 from model.paths import ROOT
 from training.report import PLOTS
 
+pytestmark = pytest.mark.slow  # real training runs
+
 
 def test_tiny_real_training_run_beats_chance_by_far(mnist_dir, tmp_path):
     argv = ["--data-dir", str(mnist_dir), "--out", str(tmp_path), "--limit", "6000", "--val-size", "1000",
@@ -103,3 +105,25 @@ def test_a_class_set_exported_from_the_board_trains_too(mnist_dir, tmp_path):
     argv = ["--data-dir", str(mnist_dir), "--limit", "300", "--val-size", "200", "--epochs", "1", "--width", "4",
             "--no-plots", "--out", str(tmp_path / "out")]
     assert train.main([*argv, "--extra-data", str(exported)])["training_images"] == 310
+
+
+def test_quick_with_strokes_trains_saves_and_records_them(mnist_dir, strokes_dir, tmp_path):
+    from model.paths import TRAINING_WRITERS
+
+    argv = ["--quick", "--data-dir", str(mnist_dir), "--strokes", str(strokes_dir), "--out", str(tmp_path),
+            "--limit", "2000", "--val-size", "500", "--no-plots"]
+    metrics = train.main(argv)
+    assert metrics["test_accuracy"] > 0.2  # chance is 0.10: it learns (36 steps are too few for more)
+    strokes = load_classifier(tmp_path / "cnn.pt").metadata["trained_on"]["strokes"]
+    assert strokes["writers"] == list(TRAINING_WRITERS) and strokes["digits"] > 4900
+    assert strokes["per_epoch"] == round(2000 * train.STROKE_SHARE / (1 - train.STROKE_SHARE))
+    assert metrics["trained_on"]["mnist"] == 2000
+
+
+def test_without_the_strokes_folder_it_trains_on_mnist_alone_and_says_so(mnist_dir, tmp_path, capsys):
+    argv = ["--data-dir", str(mnist_dir), "--strokes", str(tmp_path / "no such folder"), "--out", str(tmp_path),
+            "--limit", "1000", "--val-size", "500", "--epochs", "1", "--width", "4", "--no-plots"]
+    train.main(argv)
+    said = [line for line in capsys.readouterr().out.splitlines() if "MNIST alone" in line]
+    assert len(said) == 1 and "no such folder" in said[0]
+    assert load_classifier(tmp_path / "cnn.pt").metadata["trained_on"] == {"mnist": 1000, "strokes": None}

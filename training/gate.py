@@ -5,17 +5,20 @@
 
 The recipe, top to bottom:
   digits      MNIST's training images (less a validation split), with the drawing augmentation
-              of augment.py, plus digits written as pen strokes from hand-made templates, drawn
-              on the app's canvas and preprocessed like a drawing: without them the gate could
-              learn "uniform pen strokes = no digit", as every generated non-digit is drawn that way;
+              of augment.py, plus digits written as pen strokes from hand-made templates and the
+              training writers' human pen strokes rendered as train.py renders them
+              (training/strokes.py), all drawn on the app's canvas and preprocessed like a drawing:
+              without them the gate could learn "uniform pen strokes = no digit", as every
+              generated non-digit is drawn that way;
   non-digits  nondigits.py's TRAINING families (never its held-out ones), with training seeds;
   augmentation the same warp and stroke-width changes on both sides, so they tell the gate nothing;
-  threshold   chosen on held-out pictures only (the validation digits, pen digits and non-digits
-              made with other seeds): the one that tells them apart best while letting at least
-              --keep of the held-out digits pass.
+  threshold   chosen on held-out pictures only (the validation digits, and pen digits, renderings
+              and non-digits made with other seeds): the one that tells them apart best while
+              letting at least --keep of the held-out digits pass.
 
-The human pen strokes of ../shared/data/strokes are never used here: they measure the result
-(`python -m bench.unsure_threshold`).
+The measuring writers of ../shared/data/strokes (21-30, model/paths.py) are never used here:
+they measure the result (`python -m bench.unsure_threshold`). Without the folder the digits
+are MNIST and the templates alone, and the gate's metadata says so.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,11 +38,13 @@ from training.augment import add_continental_strokes, augment
 from model.examples import STROKES as DIGIT_STROKES
 from training.mnist import load_mnist
 from model.canvas import draw_like_a_person
-from model.gate import GateNet, read_gate, save_gate
-from model.paths import ASSETS
-from model.preprocess import MNIST_MEAN, MNIST_STD, to_mnist
+from model.gate import GateNet, read_gate
+from model.paths import ASSETS, SHARED_STROKES
+from model.preprocess import MNIST_MEAN, MNIST_STD, normalize, to_mnist
+from model.weights import GATE, save_weights
+from training.strokes import render_many, training_digits
 
-QUICK = {"epochs": 1, "nondigits": 3000, "pen_digits": 600}  # what --quick changes
+QUICK = {"epochs": 1, "nondigits": 3000, "pen_digits": 600, "stroke_digits": 600}  # what --quick changes
 
 # More ways people write some digits than the app's examples show (same box: ~100 x 120, y down).
 MORE_DIGIT_STROKES = {
@@ -63,6 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--width", type=int, default=12, help="channels of the gate's first block (default: 12)")
     parser.add_argument("--nondigits", type=int, default=12000, help="generated non-digits to train on (default: 12000)")
     parser.add_argument("--pen-digits", type=int, default=3000, help="digits drawn from pen-stroke templates (default: 3000)")
+    parser.add_argument("--strokes", type=Path, default=SHARED_STROKES, metavar="FOLDER",
+                        help="folder of pen-stroke .jsonl files; only the training writers are read (default: ../shared/data/strokes)")
+    parser.add_argument("--stroke-digits", type=int, default=5000, metavar="N",
+                        help="renderings of the training writers' pen strokes to train on, as train.py makes them with the same seed (default: 5000)")
     parser.add_argument("--val-size", type=int, default=5000, help="MNIST training images held out to choose the threshold (default: 5000)")
     parser.add_argument("--keep", type=float, default=0.98, help="least share of held-out digits the threshold must let through (default: 0.98)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the split, the generated pictures, the weights and the augmentation (default: 1)")
@@ -95,13 +105,11 @@ def as_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(images, dtype=torch.float32).reshape(-1, 1, 28, 28)
 
 
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    return (images - MNIST_MEAN) / MNIST_STD
-
-
 @torch.inference_mode()
 def digit_probability(network: GateNet, images: torch.Tensor) -> np.ndarray:
     network.eval()
+    if not len(images):  # no pen strokes to hold out
+        return np.zeros(0, np.float32)
     return torch.cat([torch.sigmoid(network(normalize(images[i : i + 1000]))) for i in range(0, len(images), 1000)]).numpy()
 
 
@@ -117,36 +125,43 @@ def main(argv=None) -> dict:
     order = torch.randperm(len(mnist), generator=generator)
     val_digits, fit_digits, fit_labels = mnist[order[: args.val_size]], mnist[order[args.val_size :]], labels[order[args.val_size :]]
     val_pen = as_batch(pen_digits(max(args.pen_digits // 4, 200), seed=args.seed + 1))
+    strokes = training_digits(args.strokes)
+    if not strokes:
+        print(f"training.gate: no pen strokes in {args.strokes}: the digits are MNIST and the templates alone")
+    val_strokes = as_batch(render_many(strokes, max(args.stroke_digits // 4, 200) if strokes else 0, seed=args.seed + 1)[0])
     # Non-digits for choosing the threshold: the training families, with seed + 1.
     val_non, val_kinds = nondigits.generate(max(args.nondigits // 4, 700), seed=args.seed + 1, families=nondigits.TRAINING)
     val_non = as_batch(val_non)
     if args.weights_from:
         trained = read_gate(args.weights_from)
-        network, args.width = trained.network, trained.metadata["width"]
+        network, args.width = trained.network, trained.metadata["arch_kwargs"]["width"]
         command = f"{trained.metadata['command']}, then {command}"
     else:
-        network = train(args, fit_digits, fit_labels, generator, started)
+        network = train(args, fit_digits, fit_labels, strokes, generator, started)
 
     # The threshold, chosen on held-out pictures only. Held-out MNIST digits count both plain and
     # augmented, as drawings vary more than MNIST.
     val_aug = augment(val_digits, torch.Generator().manual_seed(args.seed + 1))
-    held_digits = np.concatenate([digit_probability(network, d) for d in (val_digits, val_aug, val_pen)])
+    held_digits = np.concatenate([digit_probability(network, d) for d in (val_digits, val_aug, val_pen, val_strokes)])
     held_non = digit_probability(network, val_non)
     threshold = choose_threshold(held_digits, held_non, args.keep)
     passed = {name: float(np.mean(p >= threshold)) for name, p in
               (("mnist", digit_probability(network, val_digits)), ("mnist augmented", digit_probability(network, val_aug)),
-               ("pen digits", digit_probability(network, val_pen)))}
+               ("pen digits", digit_probability(network, val_pen)), ("pen strokes", digit_probability(network, val_strokes)))
+              if len(p)}
     caught = {family: float(np.mean(held_non[val_kinds == i] < threshold)) for i, family in enumerate(nondigits.TRAINING)}
     print(f"threshold {threshold:.2f}: held-out digits let through " + ", ".join(f"{k} {v:.1%}" for k, v in passed.items()))
     print(f"held-out non-digits caught {np.mean(held_non < threshold):.1%}: " + ", ".join(f"{k} {v:.1%}" for k, v in caught.items()))
 
     metadata = {
-        "width": args.width, "mean": MNIST_MEAN, "std": MNIST_STD, "threshold": threshold,
+        "arch": GATE, "arch_kwargs": {"width": args.width}, "mean": MNIST_MEAN, "std": MNIST_STD, "threshold": threshold,
         "held_out_digits_passed": passed, "held_out_nondigits_caught": caught,
+        "digits_trained_on": {"mnist": len(fit_digits), "pen_templates": args.pen_digits, "strokes": {
+            "writers": sorted({d["writer"] for d in strokes}), "digits": len(strokes), "renderings": args.stroke_digits} if strokes else None},
         "trained_on": list(nondigits.TRAINING), "command": command, "seed": args.seed,
         "seconds": round(time.perf_counter() - started, 1), "torch_version": str(torch.__version__),
     }
-    save_gate(args.out, network, metadata)
+    save_weights(args.out, network, metadata)
     print(f"wrote {args.out} in {metadata['seconds']:.0f} s")
     return metadata
 
@@ -161,11 +176,13 @@ def choose_threshold(digits: np.ndarray, non_digits: np.ndarray, keep: float) ->
     return float(grid[np.argmax(score)]) if (passed >= keep).any() else float(grid[0])
 
 
-def train(args, fit_digits, fit_labels, generator, started) -> GateNet:
+def train(args, fit_digits, fit_labels, strokes, generator, started) -> GateNet:
     """Digits against the training families' non-digits, both warped and thickened alike."""
     fit_pen = as_batch(pen_digits(args.pen_digits, seed=args.seed))
+    if strokes:  # the pen-template digits and the renderings of human strokes are digits alike
+        fit_pen = torch.cat([fit_pen, as_batch(render_many(strokes, args.stroke_digits, seed=args.seed)[0])])
     fit_non = as_batch(nondigits.generate(args.nondigits, seed=args.seed, families=nondigits.TRAINING)[0])
-    print(f"{len(fit_digits)} MNIST + {len(fit_pen)} pen digits, {len(fit_non)} non-digits "
+    print(f"{len(fit_digits)} MNIST + {len(fit_pen)} pen digits (templates and human strokes), {len(fit_non)} non-digits "
           f"({', '.join(nondigits.TRAINING)}); made in {time.perf_counter() - started:.0f} s", flush=True)
 
     # Each epoch: every non-digit and every pen digit, and as many fresh MNIST digits as non-digits.
@@ -179,20 +196,28 @@ def train(args, fit_digits, fit_labels, generator, started) -> GateNet:
         mnist_batch = add_continental_strokes(fit_digits[pick], fit_labels[pick], generator)
         images = torch.cat([mnist_batch, fit_pen, fit_non])
         targets = torch.cat([torch.ones(len(pick) + len(fit_pen)), torch.zeros(len(fit_non))])
-        shuffle = torch.randperm(len(images), generator=generator)
-        network.train()
-        total = 0.0
-        for start in range(0, len(images), args.batch_size):
-            index = shuffle[start : start + args.batch_size]
-            batch = augment(images[index], generator)
-            loss = F.binary_cross_entropy_with_logits(network(normalize(batch)), targets[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item() * len(index)
-        print(f"epoch {epoch}: loss {total / len(images):.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
+        loss = binary_epoch(network, optimizer, schedule, images, targets, args.batch_size, generator,
+                            lambda batch: augment(batch, generator))
+        print(f"epoch {epoch}: loss {loss:.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
     return network
+
+
+def binary_epoch(network, optimizer, schedule, images: torch.Tensor, targets: torch.Tensor, batch_size: int,
+                 generator: torch.Generator, transform=lambda batch: batch) -> float:
+    """One pass over shuffled `images` against 0/1 `targets`, each batch through `transform` first;
+    the mean loss. The gate's and the segment gate's trainers share it."""
+    shuffle = torch.randperm(len(images), generator=generator)
+    network.train()
+    total = 0.0
+    for start in range(0, len(images), batch_size):
+        index = shuffle[start : start + batch_size]
+        loss = F.binary_cross_entropy_with_logits(network(normalize(transform(images[index]))), targets[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        total += loss.item() * len(index)
+    return total / len(images)
 
 
 if __name__ == "__main__":
