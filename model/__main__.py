@@ -2,6 +2,7 @@
 
     python -m model predict digit.png other.jpg     # top-3 per file
     python -m model predict --json *.png            # one JSON object per line
+    python -m model read --json number.png          # a whole number: {"text": "3.14", "symbols": [...], ...}
 
 Every file given is read, whatever the others hold: a file that is not a picture gets one
 error line (in --json: {"file": ..., "error": ...}) and the exit status is 1. FIFOs,
@@ -15,15 +16,19 @@ import json
 import sys
 
 from model.classifier import load_classifier
+from model.number import read_number
 from model.picture import UnreadableImage, open_image
 from model.registry import DEFAULT, NETWORKS
 from model.weights import WeightsError
 
 
-def read_one(classifier, path: str) -> dict:
-    """{"file": path, **Prediction.as_json()}, or {"file": path, "error": plain words} for a bad file."""
+def read_one(classifier, path: str, command: str = "predict") -> dict:
+    """{"file": path, **answer}, the answer Prediction.as_json() (predict) or Reading.as_json() (read),
+    or {"file": path, "error": plain words} for a bad file."""
     try:
-        return {"file": path, **classifier.predict(open_image(path)).as_json()}
+        picture = open_image(path)
+        answer = classifier.predict(picture) if command == "predict" else read_number(classifier, picture)
+        return {"file": path, **answer.as_json()}
     except UnreadableImage as error:
         return {"file": path, "error": error.reason}
     except (ValueError, MemoryError) as error:  # a picture PIL decodes but no digit reader could use
@@ -35,6 +40,8 @@ def as_text(answer: dict) -> str:
         return f"{answer['file']}: error: {answer['error']}"
     if answer["blank"]:
         return f"{answer['file']}: blank (no digit found)"
+    if "text" in answer:  # a number
+        return f"{answer['file']}: {answer['text']}" + (" -- not sure" if answer["unsure"] else "")
     guesses = ", ".join(f"{guess['digit']} ({guess['probability']:.1%})" for guess in answer["top3"])
     return f"{answer['file']}: {guesses}" + (" -- not sure" if answer["unsure"] else "")
 
@@ -42,11 +49,13 @@ def as_text(answer: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    predict = commands.add_parser("predict", help="print the top-3 digits for each image file")
-    predict.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, WEBP, ...)")
-    predict.add_argument("--json", action="store_true", help="one JSON object per file and line")
-    predict.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped model to use (default: {DEFAULT})")
-    predict.add_argument("--weights", default=None, help="a weights file instead of the shipped one")
+    for name, help_line in (("predict", "print the top-3 digits for each image file"),
+                            ("read", "read a whole number (digits, '.' and '-') from each image file")):
+        command = commands.add_parser(name, help=help_line)
+        command.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, WEBP, ...)")
+        command.add_argument("--json", action="store_true", help="one JSON object per file and line")
+        command.add_argument("--arch", default=DEFAULT, choices=list(NETWORKS), help=f"shipped model to use (default: {DEFAULT})")
+        command.add_argument("--weights", default=None, help="a weights file instead of the shipped one")
     args = parser.parse_args(argv)
 
     try:
@@ -56,7 +65,7 @@ def main(argv=None) -> int:
         return 2
     failures = 0
     for path in args.files:
-        answer = read_one(classifier, path)
+        answer = read_one(classifier, path, args.command)
         failures += "error" in answer
         print(json.dumps(answer) if args.json else as_text(answer), flush=True)
     return 1 if failures else 0

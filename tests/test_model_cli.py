@@ -3,9 +3,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from model.canvas import draw_strokes
+from model.examples import STROKES
 from model.paths import ROOT
 from tests.conftest import drawn_four
 
@@ -80,3 +83,40 @@ def test_bad_weights_file_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "python train.py" in result.stderr and "Traceback" not in result.stderr
     assert str(tmp_path) not in result.stderr
+
+
+def drawn_number(digits: str) -> np.ndarray:
+    """The example strokes of each digit side by side, with gaps, on one wide canvas."""
+    canvas = np.full((320, 60 + 180 * len(digits)), 255, np.uint8)
+    for i, digit in enumerate(digits):
+        one = draw_strokes(STROKES[int(digit)], 180, (160, 160))[:, 60:260]
+        canvas[:, 40 + 180 * i: 240 + 180 * i] = np.minimum(canvas[:, 40 + 180 * i: 240 + 180 * i], one)
+    return canvas
+
+
+def test_read_prints_one_line_per_file_in_order_and_fails_on_a_bad_one(tmp_path):
+    Image.fromarray(drawn_number("2026")).save(tmp_path / "2026.png")
+    Image.fromarray(drawn_four()).save(tmp_path / "four.png")
+    Image.new("L", (100, 100), 255).save(tmp_path / "blank.png")
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    files = [str(tmp_path / name) for name in ("2026.png", "four.png", "blank.png", "broken.png")]
+    result = run_cli("read", "--json", *files)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == files
+    assert lines[0]["text"] == "2026" and [s["symbol"] for s in lines[0]["symbols"]] == list("2026")
+    assert all(len(s["box"]) == 4 and len(s["top3"]) == 3 for s in lines[0]["symbols"])
+    boxes = [s["box"] for s in lines[0]["symbols"]]
+    assert boxes == sorted(boxes)  # left to right
+    assert lines[1]["text"] == "4" and not lines[1]["blank"]  # a lone digit is a one-symbol number
+    assert lines[2]["blank"] is True and lines[2]["text"] == "" and lines[2]["symbols"] == []
+    assert set(lines[3]) == {"file", "error"} and "not a readable image" in lines[3]["error"]
+    assert result.returncode == 1
+    plain = run_cli("read", files[0])
+    assert plain.returncode == 0 and plain.stdout.strip() == f"{files[0]}: 2026"
+
+
+def test_read_without_usable_weights_exits_2(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    Image.fromarray(drawn_four()).save(tmp_path / "four.png")
+    result = run_cli("read", "--weights", str(tmp_path / "bad.pt"), str(tmp_path / "four.png"))
+    assert result.returncode == 2 and result.stderr.startswith("error:")

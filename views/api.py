@@ -1,8 +1,10 @@
-"""The scripting API: image file in, JSON out, at the named endpoints /predict and /compare.
+"""The scripting API: image file in, JSON out, at the named endpoints /predict, /read and /compare.
 
     from gradio_client import Client, handle_file
     Client("http://127.0.0.1:7860/").predict(handle_file("seven.png"), api_name="/predict")
     # {"blank": false, "unsure": false, "top3": [{"digit": 7, "probability": 0.98}, ...]}
+    Client("http://127.0.0.1:7860/").predict(handle_file("2026.png"), api_name="/read")
+    # {"text": "2026", "blank": false, "unsure": false, "symbols": [{"symbol": "2", "box": [...], ...}, ...]}
     Client("http://127.0.0.1:7860/").predict(handle_file("seven.png"), api_name="/compare")
     # {"cnn": {"mnist": {...as above...}, "naive": {...}}, "mlp": {...}, ...}
 """
@@ -14,6 +16,7 @@ from typing import Callable
 import gradio as gr
 
 from model import Classifier
+from model.number import read_number
 from model.picture import UnreadableImage, open_image
 from views.compare import compare_json
 from views.uploads import ImageUpload
@@ -49,6 +52,18 @@ def predict_file(live_classifier: Callable[[], Classifier | None], problem: str 
         return classifier.predict(opened(image)).as_json()
 
     return predict
+
+
+def read_file(live_classifier: Callable[[], Classifier | None], problem: str | None):
+    def read(image: str | None) -> dict:
+        """A whole number in an image file: {"text": "3.14", "blank": false, "unsure": false, "symbols": [...]},
+        each symbol with its box in the picture's pixels and its top 3. A lone digit is a one-symbol number."""
+        classifier = live_classifier()
+        if classifier is None:
+            raise gr.Error(problem)
+        return read_number(classifier, opened(image)).as_json()
+
+    return read
 
 
 def compare_file(classifiers: dict[str, Classifier]):

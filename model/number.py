@@ -1,0 +1,357 @@
+"""Reading a whole handwritten number: a picture -> the symbols 0-9, "." and "-", left to right.
+
+    >>> from model import load_classifier
+    >>> from model.number import read_number
+    >>> reading = read_number(load_classifier(), image)   # anything Classifier.predict accepts
+    >>> reading.text, reading.blank, reading.unsure
+    ('3.14', False, False)
+    >>> reading.symbols[0].box, reading.symbols[0].top(3)
+    ((41, 30, 118, 162), [('3', 0.99), ('5', 0.004), ('8', 0.002)])
+    >>> reading.as_json()                                  # what /read and `python -m model read --json` answer
+
+How: model/segment.py finds the pieces of ink in writing order, the line's digit height, the
+dots and dashes (by geometry alone), and seams where touching digits may be cut. Every run of
+neighbouring pieces that could be one digit is a candidate; all candidates go through the MNIST
+recipe (model/preprocess.py) and then through the network and the gate in one batch, one forward
+pass each. A candidate scores its top probability and the gate's belief that it is a digit at
+all, less penalties for being much shorter or wider than the line's digits and for the ink its
+seams cut; dynamic programming picks the run of candidates with the best total. So a 4 drawn in
+two strokes stays one digit (either stroke alone is a poor digit), and touching digits are cut
+where the cut reads best.
+
+One digit alone is a one-symbol number read exactly as `Classifier.predict` reads the picture:
+a candidate holding all the ink is cropped the way `to_mnist` crops the whole picture. Each
+digit is "not sure" by the classifier's own rule (its network's `unsure_below`, or the gate);
+the reading is not sure when any symbol is, and blank when there is no ink.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.gate import Gate, read_gate
+from model.ink import ink_as_float, ink_map
+from model.paths import ASSETS
+from model.picture import read_pixels
+from model.preprocess import BOX, SUPERSAMPLE, centre_and_reduce, crop_to_ink, scale_longer_side, set_stroke_width
+from model.segment import NARROW, Layout, Piece, layout
+from model.weights import WeightsError
+
+# The segment gate (training/segment_gate.py): "is this candidate one whole digit?".
+SEGMENT_GATE = ASSETS / "segment_gate.pt"
+log = logging.getLogger(__name__)
+# A candidate digit is at most this many pieces, at most this wide (share of the digit height,
+# slant taken out), and its pieces leave no gap wider than LINK_GAP between them.
+MAX_PIECES, MAX_WIDTH, LINK_GAP = 8, 1.3, 0.15
+# What the scorer knows of a candidate (see `features`), and its weights: a candidate's score
+# is WEIGHTS . features + BIAS, and the reading is the run of candidates with the best total.
+# Fitted on numbers written by the training writers (01-20) with `python -m training.number_scorer`
+# (a structured perceptron: the weights that make the right reading the best-scoring one).
+FEATURES = ("log p", "log p / second", "log gate", "log whole", "height", "(height - 1)^2", "width", "(width - 0.6)^2",
+             "ink cut", "sides cut", "top", "bottom", "pieces",
+             *(f"width if {d}" for d in range(10)), *(f"width^2 if {d}" for d in range(10)))
+WEIGHTS = np.array([56.85, 9.95, 20.09, 0.0, 57.07, -199.8, 77.1, -288.1, -1.112, -31.45, 36.18, 258.9, -0.5478, -14.39, -53.27, -91.26, 15.43, 134, -33.99, 144.1, -26.11, 189.2, 109.8, 121.8, 166.8, 152.4, 45.27, -116.4, 89.96, -146.5, 77.64, -180.9, -42.42])
+BIAS = 0.6799
+# Leaving a piece out of every symbol costs this much score (a speck the dust rule missed).
+SKIP = 6.0
+# Probabilities below this are taken as this, so that one impossible candidate is not -inf.
+FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One symbol of a number: a digit, "." or "-", where it is and how sure the reader is.
+
+    `box` is (x0, y0, x1, y1) in the picture's pixels (x1, y1 exclusive). `probabilities`
+    holds P(digit) for 0-9 and `image` the 28x28 input the network read; both are None for
+    "." and "-", which are judged by geometry and count as sure.
+    """
+
+    symbol: str
+    box: tuple[int, int, int, int]
+    probabilities: np.ndarray | None = None
+    image: np.ndarray | None = None
+    unsure: bool = False
+    digit_like: float | None = None
+
+    @property
+    def probability(self) -> float:
+        return float(self.probabilities.max()) if self.probabilities is not None else 1.0
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The k most likely readings with their probabilities, most likely first."""
+        if self.probabilities is None:
+            return [(self.symbol, 1.0)]
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(str(d), float(self.probabilities[d])) for d in order]
+
+    def as_json(self) -> dict:
+        return {"symbol": self.symbol, "probability": round(self.probability, 6), "box": list(self.box),
+                "unsure": self.unsure, "top3": [{"symbol": s, "probability": round(p, 6)} for s, p in self.top(3)]}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A number read from a picture: its symbols left to right; none when the picture is blank."""
+
+    symbols: tuple[Symbol, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "".join(s.symbol for s in self.symbols)
+
+    @property
+    def blank(self) -> bool:
+        return not self.symbols
+
+    @property
+    def unsure(self) -> bool:
+        return any(s.unsure for s in self.symbols)
+
+    def as_json(self) -> dict:
+        """The answer scripts get from /read and `python -m model read --json`."""
+        return {"text": self.text, "blank": self.blank, "unsure": self.unsure,
+                "symbols": [s.as_json() for s in self.symbols]}
+
+
+BLANK_READING = Reading()
+
+
+@dataclass(eq=False)
+class Candidate:
+    """A run of neighbouring pieces that may be one digit."""
+
+    first: int  # pieces[first:last] in writing order
+    last: int
+    box: tuple[int, int, int, int]  # in ink-map pixels
+    shape: tuple[float, ...]  # its geometric features (see `features`)
+    image: np.ndarray | None = None  # its 28x28, None when the recipe finds no digit in it
+
+
+@dataclass
+class Examined:
+    """A picture taken apart: its pieces, and every candidate digit with what the networks say."""
+
+    pixels: np.ndarray
+    ink: np.ndarray
+    lines: Layout
+    candidates: list[Candidate]  # those with a 28x28 only
+    probabilities: np.ndarray  # len(candidates) x 10
+    digit_like: np.ndarray | None  # the gate's, or None without a gate
+    whole: np.ndarray | None  # the segment gate's, or None without one
+    features: np.ndarray  # len(candidates) x len(FEATURES)
+
+
+def read_number(classifier, image) -> Reading:
+    """Read a picture of a number (anything `Classifier.predict` accepts) with `classifier`.
+
+    Raises what `predict` raises for pictures that cannot be read.
+    """
+    return reading_of(examine(classifier, image), classifier)
+
+
+def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIGHTS, bias: float = BIAS,
+               skip: float = SKIP) -> Reading:
+    """The number in an examined picture: the candidates and marks that cover its pieces with
+    the best total score, each candidate scoring `weights` . features + `bias`, each piece left
+    out costing `skip`."""
+    if examined is None:
+        return BLANK_READING
+    chosen = best_path(examined.lines, examined.candidates, (examined.features @ weights + bias).tolist(), skip)
+    pixels, ink = examined.pixels, examined.ink
+    factor = (pixels.shape[0] / ink.shape[0], pixels.shape[1] / ink.shape[1])
+    symbols = []
+    for item in chosen:
+        if isinstance(item, Piece):
+            symbols.append(Symbol(item.mark, picture_box(item.box, factor)))
+            continue
+        row = examined.candidates.index(item)
+        p = examined.probabilities[row]
+        gate = float(examined.digit_like[row]) if examined.digit_like is not None else None
+        unsure = float(p.max()) < classifier.spec.unsure_below or (gate is not None and gate < classifier.gate.threshold)
+        symbols.append(Symbol(str(int(np.argmax(p))), picture_box(item.box, factor), p, item.image, bool(unsure), gate))
+    return Reading(tuple(symbols))
+
+
+def examine(classifier, image) -> Examined | None:
+    """Pieces, candidates, their 28x28s and what the network and the gate make of them, in
+    one forward pass each; None when the picture is blank."""
+    pixels = read_pixels(image)
+    ink = ink_map(pixels) if pixels is not None else None
+    lines = layout(ink) if ink is not None else None
+    if lines is None:
+        return None
+    candidates = []
+    for c in candidates_of(lines):
+        c.image = mnist_crop(ink, lines.labels, lines.pieces[c.first:c.last], c.box, whole=c.last - c.first == len(lines.pieces))
+        if c.image is not None:
+            candidates.append(c)
+    if not candidates:
+        return None
+    batch = np.stack([c.image for c in candidates])
+    probabilities = classifier.probabilities(batch)
+    digit_like = classifier.gate.digit_probability(batch) if classifier.gate is not None else None
+    segments = segment_gate()
+    whole = segments.digit_probability(batch) if segments is not None else None
+    return Examined(pixels, ink, lines, candidates, probabilities, digit_like, whole,
+                    features(candidates, probabilities, digit_like, whole))
+
+
+@functools.cache
+def segment_gate() -> Gate | None:
+    """assets/segment_gate.pt, read once; None (logged) when missing or bad: the reader then
+    scores candidates without it, and splits worse."""
+    try:
+        return read_gate(SEGMENT_GATE)
+    except WeightsError as error:
+        log.warning("No segment gate, so numbers are split on the digit networks and geometry alone: %s", error)
+        return None
+
+
+def candidates_of(lines: Layout) -> list[Candidate]:
+    """Every run of neighbouring pieces (no dot or dash among them) that may be one digit: every
+    component whole, however wide, and the runs no wider than MAX_WIDTH that `allowed` lets through."""
+    pieces, height = lines.pieces, lines.height
+    spans: dict[int, list[int]] = {}
+    for index, piece in enumerate(pieces):
+        spans.setdefault(piece.component, []).append(index)
+    widths = {c: max(pieces[i].right for i in s) - min(pieces[i].left for i in s) for c, s in spans.items()}
+    runs = {(s[0], s[-1] + 1) for s in spans.values() if s[-1] - s[0] + 1 == len(s) and pieces[s[0]].mark is None}
+    for first in range(len(pieces)):
+        for last in range(first + 1, min(first + MAX_PIECES, len(pieces)) + 1):
+            run = pieces[first:last]
+            if run[-1].mark is not None or max(p.right for p in run) - min(p.left for p in run) > MAX_WIDTH * height:
+                break
+            if linked(run, height) and allowed(run, widths, height):
+                runs.add((first, last))
+    candidates = []
+    for first, last in sorted(runs):
+        run = pieces[first:last]
+        box = (min(p.box[0] for p in run), min(p.box[1] for p in run), max(p.box[2] for p in run), max(p.box[3] for p in run))
+        ink_cut, sides_cut = cut(run)
+        shape = ((box[3] - box[1]) / height, (max(p.right for p in run) - min(p.left for p in run)) / height, ink_cut,
+                 sides_cut, (box[1] - lines.top) / height, (box[3] - lines.bottom) / height, float(last - first))
+        candidates.append(Candidate(first, last, box, shape))
+    return candidates
+
+
+def features(candidates: list[Candidate], probabilities: np.ndarray, digit_like: np.ndarray | None,
+             whole: np.ndarray | None) -> np.ndarray:
+    """The scorer's inputs, one row per candidate, in the order of FEATURES (a missing gate says 1)."""
+    ordered = np.sort(probabilities, axis=1)
+    log_p = np.log(np.maximum(ordered[:, -1], FLOOR))
+    margin = log_p - np.log(np.maximum(ordered[:, -2], FLOOR))
+    log_gate, log_whole = (np.log(np.maximum(p, FLOOR)) if p is not None else np.zeros(len(candidates)) for p in (digit_like, whole))
+    shape = np.array([c.shape for c in candidates], np.float64).reshape(len(candidates), 7)
+    height, width = shape[:, 0], shape[:, 1]
+    # How wide a digit may be depends on the digit: a 1 is a stroke, a 0 is round.
+    read_as = np.eye(10)[probabilities.argmax(axis=1)]
+    return np.column_stack([log_p, np.minimum(margin, 10.0), log_gate, log_whole, height, (height - 1) ** 2, width, (width - 0.6) ** 2,
+                            shape[:, 2], shape[:, 3], shape[:, 4], shape[:, 5], shape[:, 6],
+                            read_as * width[:, None], read_as * (width ** 2)[:, None]])
+
+
+def linked(run: list[Piece], height: float) -> bool:
+    """Whether the pieces leave no gap in x (slant taken out) wider than LINK_GAP between them."""
+    reach = -math.inf
+    for piece in sorted(run, key=lambda p: p.left):
+        if reach > -math.inf and piece.left - reach > LINK_GAP * height:
+            return False
+        reach = max(reach, piece.right)
+    return True
+
+
+def allowed(run: list[Piece], widths: dict[int, float], height: float) -> bool:
+    """Whether the run may be one digit as far as cut components go: of each, neighbouring parts
+    only (never parts 0 and 2 without 1); of a component too narrow for three digits (under
+    NARROW of the digit height), or one with other components beside it, parts reaching one of
+    its ends; and such parts beside other components overlap them in x."""
+    parts: dict[int, list[Piece]] = {}
+    for piece in run:
+        parts.setdefault(piece.component, []).append(piece)
+    for component, held in parts.items():
+        numbers = sorted(p.part for p in held)
+        if numbers[-1] - numbers[0] + 1 != len(numbers):
+            return False
+        if len(held) == held[0].parts:
+            continue
+        if (len(parts) > 1 or widths[component] < NARROW * height) and numbers[0] != 0 and numbers[-1] != held[0].parts - 1:
+            return False
+        if len(parts) > 1:  # a part with other components: it must overlap them (a 7's bar over its stem)
+            low, high = min(p.left for p in held), max(p.right for p in held)
+            if not any(min(high, p.right) > max(low, p.left) for p in run if p.component != component):
+                return False
+    return True
+
+
+def cut(run: list[Piece]) -> tuple[float, float]:
+    """(stroke widths of ink on the cuts around the run, how many of its sides are cuts, not the
+    ends of components)."""
+    ink, sides = 0.0, 0.0
+    for component in {p.component for p in run}:
+        parts = sorted((p for p in run if p.component == component), key=lambda p: p.part)
+        for crossed in (parts[0].cuts[0], parts[-1].cuts[1]):
+            if crossed is not None:
+                ink, sides = ink + crossed, sides + 1
+    return ink, sides
+
+
+def mnist_crop(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece], box: tuple[int, int, int, int],
+               whole: bool) -> np.ndarray | None:
+    """The 28x28 of some pieces by the MNIST recipe: their ink only (with its anti-aliased edge),
+    or the whole picture's crop exactly as `to_mnist` makes it when they are every piece."""
+    if whole:
+        crop = crop_to_ink(ink)
+    else:
+        x0, y0, x1, y1 = box
+        ours = np.zeros(max(p.label for p in pieces) + 1, bool)
+        ours[[p.label for p in pieces]] = True
+        near = np.zeros((y1 - y0 + 2, x1 - x0 + 2), bool)
+        inside = labels[y0:y1, x0:x1]
+        near[1:-1, 1:-1] = ours[np.minimum(inside, len(ours) - 1)] & (inside < len(ours))
+        # One px around the pieces' ink: the anti-aliased edge the ink threshold left out.
+        near = near[1:-1, 1:-1] | near[:-2, 1:-1] | near[2:, 1:-1] | near[1:-1, :-2] | near[1:-1, 2:]
+        crop = ink_as_float(ink[y0:y1, x0:x1]) * near
+    if crop is None:
+        return None
+    stroked = set_stroke_width(scale_longer_side(crop, BOX * SUPERSAMPLE))
+    return centre_and_reduce(stroked) if stroked is not None else None
+
+
+def best_path(lines: Layout, candidates: list[Candidate], scores: list[float], skip: float = SKIP) -> list:
+    """The candidates and marks that cover the pieces left to right with the best total score.
+
+    Dynamic programming over the places between pieces: a candidate leads from its first
+    piece's place to the place after its last, a dot or dash one place on for nothing, and any
+    piece may be left out of every symbol for `skip`, so some path always exists.
+    """
+    count = len(lines.pieces)
+    best = [-math.inf] * (count + 1)
+    step: list = [None] * (count + 1)
+    best[0] = 0.0
+    ending: dict[int, list[tuple[Candidate, float]]] = {}
+    for candidate, score in zip(candidates, scores):
+        ending.setdefault(candidate.last, []).append((candidate, score))
+    for place in range(1, count + 1):
+        piece = lines.pieces[place - 1]
+        options = [(best[place - 1] + (0.0 if piece.mark else -skip), piece.mark and piece, place - 1)]
+        options += [(best[c.first] + score, c, c.first) for c, score in ending.get(place, [])]
+        best[place], item, came = max(options, key=lambda o: o[0])
+        step[place] = (item, came)
+    path, place = [], count
+    while place > 0:
+        item, place = step[place]
+        if item:
+            path.append(item)
+    return path[::-1]
+
+
+def picture_box(box: tuple[int, int, int, int], factor: tuple[float, float]) -> tuple[int, int, int, int]:
+    """An ink-map box in the picture's own pixels (the ink map of a very large picture is shrunk)."""
+    x0, y0, x1, y1 = box
+    return (int(x0 * factor[1]), int(y0 * factor[0]), math.ceil(x1 * factor[1]), math.ceil(y1 * factor[0]))
