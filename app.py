@@ -33,16 +33,21 @@ from model.examples import example_paths
 from model import Classifier, WeightsError, load_classifier
 from model.canvas import BRUSH_RADIUS, CANVAS_SIZE
 from model import live
+from model.machine import keep_freed_memory_for_reuse
 from training.finetune import finetune_weights
 from model.paths import ASSETS, ROOT
 from model.registry import DEFAULT, NETWORKS
 from classroom import store, teacher
-from views import after_reading, board, follow, label, links
-from views.api import compare_file, endpoint, predict_file
+from views import after_reading, board, follow, fool, label, learn, links
+from views.api import compare_file, endpoint, predict_file, read_file
 from views.compare import CompareView
 from views.draw import CSS as DRAW_CSS, DrawView
 from views.inside import InsideView
 from views.uploads import CACHE_AGE, MAX_UPLOAD, bounded_cache
+
+# Process tuning, with the BLAS and torch thread counts: glibc keeps freed memory for reuse, so
+# the temporary pictures of each drawing read are not page-faulted in again on every call.
+keep_freed_memory_for_reuse()
 
 # A class on one 2-vCPU server, settings measured by `python -m bench.class_scale` (README).
 QUEUE_SIZE = 200  # events waiting, all students together
@@ -186,6 +191,10 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
                     compare = CompareView(classifiers, {name: problem for name, problem in problems.items() if name != DEFAULT})
                 with gr.Tab("Inside", id="inside", elem_id="tab-inside") as inside_tab:
                     inside = InsideView(classifiers)
+                with gr.Tab("Learn", id="learn", elem_id="tab-learn") as learn_tab:
+                    learning = learn.LearnView(classifiers)
+                with gr.Tab("Fool it", id="fool", elem_id="tab-fool") as fool_tab:
+                    fooling = fool.FoolView(classifiers)
                 # More views: one `with gr.Tab(...)` here, its module in views/, and its id in links.VIEWS.
     with gr.Accordion("About this model", open=False):
         gr.Markdown(about_the_model())
@@ -199,7 +208,8 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
     # One event per stroke, batched across the class: the bars. Then, only where a teaching view
     # is open, that view follows in its own event. An example loaded into the pad does not fire
     # .change, so loading one reads too.
-    teaching = {"compare": (compare, compare_tab), "inside": (inside, inside_tab)}
+    teaching = {"compare": (compare, compare_tab), "inside": (inside, inside_tab), "learn": (learning, learn_tab),
+                "fool": (fooling, fool_tab)}
     read = {"fn": draw.on_strokes, "inputs": pad, "outputs": draw.outputs, "batch": True, "max_batch_size": BATCH,
             "show_progress": "hidden", "api_visibility": "private"}
     readings = [pad.change(**read, trigger_mode="always_last"), examples.load_input_event.then(**read)]
@@ -211,10 +221,14 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
     demo.load(None, None, None, js=PAGE_LOAD_JS)
     demo.load(links.opened_with(list(classifiers)), None, [tabs, inside.network], api_visibility="private")
 
-    # The scripting API: no UI of its own, only the named endpoints /predict and /compare.
+    # The scripting API: no UI of its own, only the named endpoints /predict, /read and /compare.
     endpoint("predict", predict_file(live_classifier, weights_problem))
+    endpoint("read", read_file(live_classifier, weights_problem))
     endpoint("compare", compare_file(classifiers))
     label.build_api()
+    learning.wire(pad)
+    learn.build_api()
+    fool.build_api(classifiers)
 
 # The projector's page, at /board: only a browser that opens it polls for the class's figures.
 with demo.route("Class board", "board"):

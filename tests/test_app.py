@@ -132,6 +132,19 @@ def test_api_reads_a_drawn_digit(client, tmp_path):
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-6
 
 
+
+@pytest.mark.slow
+def test_api_reads_a_drawn_number_and_a_blank_picture(client, tmp_path):
+    from tests.test_model_cli import drawn_number
+
+    answer = client.predict(handle_file(saved(tmp_path, Image.fromarray(drawn_number("2026")), "2026.png")), api_name="/read")
+    assert answer["text"] == "2026" and answer["blank"] is False
+    assert set(answer) == {"text", "blank", "unsure", "symbols"}
+    assert all({"symbol", "probability", "box", "top3"} <= set(symbol) for symbol in answer["symbols"])
+    blank = client.predict(handle_file(saved(tmp_path, Image.new("L", (320, 320), 255), "white.png")), api_name="/read")
+    assert blank == {"text": "", "blank": True, "unsure": False, "symbols": []}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("make", [
     lambda tmp: saved(tmp, four("P"), "palette.png"),
@@ -201,9 +214,9 @@ def test_api_serves_20_concurrent_clients_without_errors(url, tmp_path):
 @pytest.mark.slow
 def test_predict_and_compare_are_public_and_no_view_is(client):
     endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/predict", "/compare"} <= endpoints
+    assert {"/predict", "/read", "/compare"} <= endpoints
     # the views' own events take internal values (the pad's payload, a kept drawing): private
-    assert not endpoints & {"/read", "/show", "/show_if_open", "/open_link", "/lambda"}
+    assert not endpoints & {"/read_1", "/on_strokes", "/show", "/show_if_open", "/open_link", "/lambda"}
 
 
 @pytest.mark.slow

@@ -87,12 +87,17 @@ def main(argv=None) -> None:
     train, test = mnist_digits(args.data_dir, train=True), mnist_digits(args.data_dir, train=False)
     chosen_train = balanced_sample(train.labels, args.train_per_digit, rng)
     chosen_test = balanced_sample(test.labels, args.test_per_digit, rng)
+    save_digits(args.out, train, chosen_train, test, chosen_test)
+    print(f"wrote {args.out}: {len(chosen_train)} training and {len(chosen_test)} test digits, "
+          f"{args.out.stat().st_size / 1e6:.2f} MB")
+
+
+def save_digits(path: Path, train: Digits, chosen_train: np.ndarray, test: Digits, chosen_test: np.ndarray) -> None:
+    """The chosen training and test digits as one compressed .npz, written atomically."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, train_images=train.images[chosen_train], train_labels=train.labels[chosen_train].astype(np.uint8),
                         test_images=test.images[chosen_test], test_labels=test.labels[chosen_test].astype(np.uint8))
-    write_atomically(args.out, lambda file: file.write(buffer.getvalue()))
-    print(f"wrote {args.out}: {len(chosen_train)} training and {len(chosen_test)} test digits, "
-          f"{args.out.stat().st_size / 1e6:.2f} MB")
+    write_atomically(path, lambda file: file.write(buffer.getvalue()))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The page's views, one small module each (the README's layout table lists them); app.py
 composes them around one shared Sketchpad.
 
-A teaching view is a class with `inputs` (its own controls), `outputs` and
+A teaching view is a class with `inputs` (its own controls, and a gr.State it keeps), `outputs` and
 `show(drawing, *inputs) -> values for outputs`; `follow` keeps it up to date.
 """
 
@@ -17,7 +17,8 @@ def follow(view, tab: gr.Tab, name: str, pad: gr.Sketchpad) -> None:
     controls is used, and after every reading while it is open: `after_reading` has the page
     click the view's hidden refresh button then."""
     refresh = gr.Button(visible="hidden", elem_id=f"refresh-{name}")
-    gr.on([tab.select, refresh.click, *(control.input for control in view.inputs)], view.show, [pad, *view.inputs],
+    controls = [control.input for control in view.inputs if hasattr(control, "input")]  # a gr.State has none
+    gr.on([tab.select, refresh.click, *controls], view.show, [pad, *view.inputs],
           view.outputs, show_progress="hidden", trigger_mode="always_last", api_visibility="private")
 
 

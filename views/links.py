@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-VIEWS = ("draw", "compare", "inside")  # the tab ids app.py gives its views, in page order
+VIEWS = ("draw", "compare", "inside", "learn", "fool")  # the tab ids app.py gives its views, in page order
 
 
 def opened_with(networks: list[str]):
