@@ -72,6 +72,13 @@ class Row:
     image28: np.ndarray  # 28x28 float32, ink = 1: the network's input when it was labelled
 
 
+def _row(found: tuple) -> Row:
+    """A Row from the COLUMNS of one SELECT."""
+    return Row(id=found[0], created=found[1], session=found[2], digit=found[3], read_as=found[4],
+               probabilities=json.loads(found[5]), network=found[6], version=found[7], png=found[8],
+               image28=np.frombuffer(found[9], dtype="<f4").reshape(28, 28).astype(np.float32))
+
+
 def default_path() -> Path:
     return Path(os.environ.get(ENV_PATH) or DEFAULT_PATH)
 
@@ -157,9 +164,24 @@ class Store:
             parameters = tuple(ids)
         with self._connect() as db:
             found = db.execute(query + " ORDER BY id", parameters).fetchall()
-        return [Row(id=r[0], created=r[1], session=r[2], digit=r[3], read_as=r[4], probabilities=json.loads(r[5]),
-                    network=r[6], version=r[7], png=r[8],
-                    image28=np.frombuffer(r[9], dtype="<f4").reshape(28, 28).astype(np.float32)) for r in found]
+        return [_row(r) for r in found]
+
+    def drawings_of(self, meant: int | None = None, read: int | None = None, newest: int = 60) -> tuple[int, list[Row]]:
+        """The drawings meant as `meant` and read as `read` (None: any), newest first: the board's
+        click into a cell of its confusion matrix. (How many there are in all, the `newest` newest.)"""
+        conditions, parameters = [], []
+        for column, digit in (("digit", meant), ("read_as", read)):
+            if digit is not None:
+                conditions.append(f"{column} = ?")
+                parameters.append(int(digit))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self._connect() as db:
+            db.execute("BEGIN")  # one read transaction: the count and the rows agree
+            total = db.execute(f"SELECT COUNT(*) FROM drawings{where}", parameters).fetchone()[0]
+            found = db.execute(f"SELECT {COLUMNS} FROM drawings{where} ORDER BY id DESC LIMIT ?",
+                               (*parameters, int(newest))).fetchall()
+            db.execute("COMMIT")
+        return total, [_row(r) for r in found]
 
     def stats(self, misreads: int = 24) -> dict:
         """The board's figures: counts, accuracy overall and per digit, the confusion matrix

@@ -18,7 +18,8 @@ from model import live
 from model.canvas import CANVAS_SIZE, draw_like_a_person
 from model.paths import ROOT
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+pytestmark = [pytest.mark.slow,  # Chromium
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")]
 
 KEY = "a-key-for-the-browser-test"
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
@@ -110,8 +111,58 @@ def test_the_board_shows_the_class_drawings_and_the_misread(served, phone):
         drawings = store.shared().count()
         board.locator("#board-figures").get_by_text(f"{drawings} drawings from").wait_for()
         assert board.locator("#misreads figcaption", has_text="meant 6").count() == 1
-        assert board.locator("#confusion img").count() == 1
+        assert board.locator('#confusion button[data-meant="6"][data-read]').count() == 1  # the misread's cell
         board.screenshot(path=ROOT / "assets" / "class_board.png", full_page=True)
+    finally:
+        board.close()
+
+
+def shown_ids(board, heading: str) -> list[int]:
+    """Wait for the drawings panel's heading, then the ids of the drawings it shows, in order."""
+    board.locator("#drawings-block h3").get_by_text(heading).wait_for()
+    return [int(figure.get_attribute("data-id")) for figure in board.locator("#drawings-block figure").all()]
+
+
+@pytest.mark.slow
+def test_a_click_on_the_confusion_matrix_or_a_digit_shows_the_drawings_behind_it(served, phone):
+    rng = np.random.default_rng(1)
+    network = live.current()
+
+    def labelled(strokes: int, meant: int, read: int) -> int:
+        """A classmate's drawing, kept as meant and read so, whatever the network says of it."""
+        picture = draw_like_a_person(STROKES[strokes], rng)
+        return store.shared().add(session="classmate-clicks", digit=meant, read_as=read, probabilities=np.eye(10)[read],
+                                  network=network.name, version=network.version, png=store.png_bytes(picture),
+                                  image28=network.classifier.predict(picture).image)
+
+    sevens_read_as_ones = [labelled(7, 7, 1) for _ in range(3)]
+    labelled(7, 7, 7)
+    labelled(1, 1, 1)
+    rows = store.shared().rows()
+    board = open_board(served)
+    try:
+        board.locator("#board-figures").get_by_text(f"{len(rows)} drawings from").wait_for()
+        cell = board.locator('#confusion button[data-meant="7"][data-read="1"]')
+        assert cell.inner_text() == "3"
+        cell.click()
+        assert shown_ids(board, "Meant 7, read 1: 3 drawings") == sevens_read_as_ones[::-1]  # newest first
+        assert board.locator("#drawings-block figcaption", has_text="meant 7, read 1").count() == 3
+        board.screenshot(path=ROOT / "assets" / "class_board_cell.png", full_page=True)
+
+        # a digit's column of the per-digit table: every drawing of that digit, however it was read
+        sevens = sorted((row.id for row in rows if row.digit == 7), reverse=True)
+        board.locator('#per-digit button[data-meant="7"]').last.click()
+        assert shown_ids(board, f"Every 7: {len(sevens)} drawings") == sevens
+        # a column of the matrix: every drawing the network read as that digit
+        read_as_one = sorted((row.id for row in rows if row.read_as == 1), reverse=True)
+        board.locator('#confusion th button[data-read="1"]').click()
+        assert shown_ids(board, f"Every drawing read as 1: {len(read_as_one)} drawings") == read_as_one
+
+        # the panel follows the class: one more 7 read as 1 appears in the open cell at the next refresh
+        cell.click()
+        shown_ids(board, "Meant 7, read 1: 3 drawings")
+        newest = labelled(7, 7, 1)
+        assert shown_ids(board, "Meant 7, read 1: 4 drawings")[0] == newest
     finally:
         board.close()
 

@@ -8,9 +8,13 @@ import pytest
 import torch
 
 from model import load_classifier
-from training.finetune import accuracy, finetune, finetune_weights, held_out_mask, teach
+from bench.drawn_digits import load_strokes
+from bench.finetune import a_class
+from training.finetune import BLENDS, MNIST_FLOOR, accuracy, blended, finetune, finetune_weights, guarded, held_out_mask, teach
 from model.live import SHIPPED, Live
-from training.replay import replay_digits
+from training.replay import mnist_test_set, replay_digits
+
+pytestmark = pytest.mark.slow  # real fine-tuning
 
 # Small settings: the tests check that the recipe works, the bench measures how well.
 QUICK = {"steps": 40, "class_batch": 16, "replay_batch": 16, "lr": 1e-3}
@@ -102,9 +106,57 @@ def test_a_network_under_the_mnist_floor_is_not_swapped_in(sideways_class, tmp_p
     rows = [SimpleNamespace(id=i, digit=int(label), image28=image) for i, (image, label) in enumerate(zip(images[:20], labels[:20]))]
     live = Live(tmp_path)
     report = teach(rows, live=live, mnist_floor=1.01, steps=2, class_batch=8, replay_batch=8)  # no network reaches 101 %
-    assert not report["swapped"] and "under the 101.0% floor" in report["note"]
+    assert not report["swapped"] and "under the 101.0% floor" in report["note"] and report["blend"] is None
+    assert [tried["blend"] for tried in report["tried"]] == list(BLENDS)  # every blend was tried, none passed
     assert live.current().version == SHIPPED == report["version"]
     assert not list(tmp_path.glob("*.pt"))
+
+
+@pytest.fixture(scope="module")
+def sideways_tuned(sideways_class):
+    """The shipped CNN fine-tuned on the sideways class: it forgets some MNIST, plain to see."""
+    images, labels = sideways_class
+    shipped = load_classifier()
+    return shipped, finetune(shipped, images, labels, **QUICK)
+
+
+def test_a_blend_lies_on_the_straight_line_between_the_two_networks(sideways_tuned):
+    shipped, tuned = sideways_tuned
+    start, end = shipped.network.state_dict(), tuned.network.state_dict()
+    assert blended(shipped, tuned, 1.0) is tuned
+    half = blended(shipped, tuned, 0.5).network.state_dict()
+    for key, value in half.items():
+        expected = (start[key] + end[key]) / 2 if value.is_floating_point() else end[key]
+        assert torch.allclose(value, expected, atol=1e-6), key
+    nothing = blended(shipped, tuned, 0.0)
+    digits = replay_digits().floats()[:200]
+    assert np.allclose(nothing.probabilities(digits), shipped.probabilities(digits), atol=1e-5)
+    assert nothing.metadata == tuned.metadata and nothing.metadata is not tuned.metadata
+
+
+def test_the_guard_swaps_in_the_first_blend_that_keeps_mnist(sideways_tuned, tmp_path):
+    shipped, tuned = sideways_tuned
+    mnist = mnist_test_set(folder=tmp_path)  # the shipped test subset: quick
+    read = {share: accuracy(blended(shipped, tuned, share), mnist.floats(), mnist.labels) for share in BLENDS}
+    assert read[BLENDS[-1]] > read[1.0]  # nearer the shipped network, less MNIST forgotten
+    for floor in sorted(set(read.values())):
+        network, share, tried = guarded(shipped, tuned, mnist, floor, progress=lambda *_: None)
+        first = next(s for s in BLENDS if read[s] >= floor)
+        assert share == first and [t["blend"] for t in tried] == list(BLENDS[: BLENDS.index(first) + 1])
+        assert accuracy(network, mnist.floats(), mnist.labels) == tried[-1]["mnist"] == read[first] >= floor
+    assert guarded(shipped, tuned, mnist, 1.01, progress=lambda *_: None)[1] is None
+
+
+def test_classes_labelled_in_other_orders_and_numbered_from_other_ids_are_all_swapped_in(strokes_dir, tmp_path):
+    """A small, quick version of `python -m bench.finetune --repeat 10`: the default recipe,
+    classes of the measuring writers, each its own seed, labelling order and first id."""
+    digits = load_strokes(strokes_dir)[::15]  # about 170 drawings, every writer and digit
+    for seed in range(3):
+        rows, _ = a_class(digits, seed)
+        report = teach(rows, live=Live(tmp_path / str(seed)), seed=seed)
+        assert report["swapped"], report
+        assert report["mnist_after"] >= MNIST_FLOOR and report["blend"] in BLENDS
+        assert report["tried"][-1] == {"blend": report["blend"], "mnist": report["mnist_after"]}
 
 
 def test_too_few_drawings_get_a_clear_message(tmp_path):

@@ -70,6 +70,24 @@ def test_stats_count_accuracy_confusion_and_misreads(tmp_path):
     assert stats["misreads"] == [{"id": wrong[1], "meant": 7, "read": 1}, {"id": wrong[0], "meant": 4, "read": 9}]
 
 
+def test_the_drawings_behind_a_cell_or_a_digit_come_newest_first(tmp_path):
+    store = Store(tmp_path / "class.db")
+    seven_as_one = [label(store, 7, 1, "a"), label(store, 7, 1, "b")]
+    seven = label(store, 7, 7, "a")
+    label(store, 4, 1, "c")
+    seven_as_one.append(label(store, 7, 1, "c"))
+    unread = label(store, 7, None, "a")  # kept before the network could read it: in no cell, yet a 7
+    total, rows = store.drawings_of(meant=7, read=1)
+    assert total == 3 and [row.id for row in rows] == seven_as_one[::-1]
+    assert all((row.digit, row.read_as) == (7, 1) for row in rows)
+    total, rows = store.drawings_of(meant=7)
+    assert total == 5 and [row.id for row in rows] == sorted([*seven_as_one, seven, unread], reverse=True)
+    assert store.drawings_of(read=1)[0] == 4 and store.drawings_of()[0] == 6
+    total, rows = store.drawings_of(meant=7, newest=2)  # the count is all of them, the rows only the newest
+    assert total == 5 and [row.id for row in rows] == [unread, seven_as_one[-1]]
+    assert store.drawings_of(meant=0) == (0, [])
+
+
 def test_reset_deletes_every_drawing(tmp_path):
     store = Store(tmp_path / "class.db")
     for seed in range(3):
@@ -132,6 +150,7 @@ def test_a_file_from_a_newer_app_is_refused_untouched(tmp_path):
 # --- concurrent writers -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_writers_from_threads_lose_nothing(tmp_path):
     store = Store(tmp_path / "class.db")
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -148,6 +167,7 @@ def write_labels(path: str, writer: int, how_many: int) -> list[int]:
     return [label(store, writer % 10, writer % 10, f"process-{writer}", seed=i) for i in range(how_many)]
 
 
+@pytest.mark.slow
 def test_concurrent_writers_from_processes_lose_nothing(tmp_path):
     path = str(tmp_path / "class.db")
     # "spawn": each writer a fresh interpreter that opens the file itself, as separate app replicas would.
@@ -172,6 +192,7 @@ for i in range(100000):
 """
 
 
+@pytest.mark.slow
 def test_a_writer_killed_mid_write_loses_no_acknowledged_label(tmp_path):
     path = tmp_path / "class.db"
     Store(path)

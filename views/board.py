@@ -1,7 +1,9 @@
 """The class board, for the projector: how well the network reads this class's handwriting.
 
 It refreshes itself every few seconds with gr.Timer: drawings and students so far, accuracy
-overall and per digit, the confusion matrix, and the latest misreads. Under it, the teacher's
+overall and per digit, the confusion matrix, and the latest misreads. A click on a cell of the
+matrix ("meant 7, read 1"), on one of its digits, or on a digit's column of the per-digit table
+shows the class's drawings behind it, newest first. Under it all, the teacher's
 controls (each checks the key itself: see classroom/teacher.py): teach it our handwriting
 (training/finetune.py), back to the original network, export the class set, wipe it.
 """
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from matplotlib.figure import Figure
 from PIL import Image
 
 from classroom import store, teacher
@@ -27,32 +28,70 @@ REFRESH_SECONDS = 3  # a projector that lags a labelled drawing by a few seconds
 THUMBNAIL = 84  # px: a misread drawing, large enough to read from the back of a room
 # One export at a time is kept: each new one replaces the last (Gradio serves its own copy).
 EXPORTS = Path(tempfile.gettempdir()) / "digit-class-exports"
+SHOWN = 60  # drawings shown for a click: a screenful; the heading says how many there are in all
+DIGITS = set("0123456789")
+HINT = "Click a number in the confusion matrix, one of its digits, or a digit's column in the table above to see the drawings behind it."
+# The matrix and the per-digit table are gr.HTML whose buttons carry data-meant / data-read;
+# one listener on the component (its content is replaced at every refresh, the element stays)
+# sends the clicked button's digits as the event's data.
+CELL_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-meant], button[data-read]');
+  if (button) trigger('click', {meant: button.dataset.meant ?? null, read: button.dataset.read ?? null});
+});
+"""
 CSS = """
 #board-figures { font-size: 1.4rem; }
-#misreads { display: flex; flex-wrap: wrap; gap: 10px; padding-top: 24px; }
-#misreads figure { margin: 0; text-align: center; }
-#misreads img { border: 1px solid #aaa; background: #fff; }
+.drawings { display: flex; flex-wrap: wrap; gap: 10px; padding-top: 12px; }
+#misreads { padding-top: 24px; }
+#drawings-block h3, #drawings-block .hint { margin: 24px 0 0; }  /* below the block's label */
+.drawings figure { margin: 0; text-align: center; }
+.drawings img { border: 1px solid #aaa; background: #fff; }
+#confusion table, #per-digit table { border-collapse: collapse; margin: 0; }
+#confusion th, #confusion td, #per-digit th, #per-digit td { padding: 0; border: 1px solid #ddd; text-align: center; }
+#confusion td { width: 2.6rem; height: 2.6rem; }
+#confusion th.corner { font-size: 0.75rem; font-weight: normal; padding: 0 6px; }
+#confusion button, #per-digit button { width: 100%; height: 100%; min-height: 2.2rem; padding: 0 8px; border: 0;
+  background: none; font: inherit; cursor: pointer; }
+#confusion button:hover, #per-digit button:hover { outline: 2px solid #f90; outline-offset: -2px; }
+#per-digit th { padding: 0 8px; text-align: left; }
 """
 
-def confusion_picture(confusion: np.ndarray) -> str:
-    """The confusion matrix as an inline PNG: rows what was meant, columns what the network said."""
-    # matplotlib's object API, not pyplot: pyplot keeps global state that threads would share.
-    figure = Figure(figsize=(5, 4.6), dpi=100, layout="constrained")
-    axes = figure.add_subplot()
-    axes.imshow(confusion, cmap="Blues")
+def shade(share: float) -> str:
+    """A cell's colour for `share` of the fullest cell: white to matplotlib's "Blues" darkest."""
+    paper, full = np.array([247, 251, 255]), np.array([8, 48, 107])
+    red, green, blue = (paper + share * (full - paper)).round().astype(int)
+    return f"rgb({red}, {green}, {blue})"
+
+
+def confusion_table(confusion: np.ndarray) -> str:
+    """The confusion matrix as a table of buttons: rows what was meant, columns what the network said.
+
+    A cell opens the drawings behind it; a row's digit every drawing of that digit; a column's
+    digit every drawing read as it (CELL_JS sends the click, open_drawings answers it).
+    """
+    peak = max(int(confusion.max()), 1)
+    said = "".join(f'<th><button data-read="{d}" title="every drawing it read as {d}">{d}</button></th>' for d in range(10))
+    rows = []
     for meant in range(10):
+        cells = []
         for read in range(10):
-            if confusion[meant, read]:
-                dark = confusion[meant, read] > confusion.max() / 2
-                axes.text(read, meant, str(confusion[meant, read]), ha="center", va="center", fontsize=9,
-                          color="white" if dark else ("#b00" if meant != read else "black"))
-    axes.set_xticks(range(10))
-    axes.set_yticks(range(10))
-    axes.set_xlabel("the network said")
-    axes.set_ylabel("the student meant")
-    png = io.BytesIO()
-    figure.savefig(png, format="png")
-    return img(np.asarray(Image.open(png).convert("RGB")), "confusion matrix", 500)
+            count = int(confusion[meant, read])
+            if not count:
+                cells.append("<td></td>")
+                continue
+            dark = count / peak > 0.5
+            ink = "white" if dark else ("black" if meant == read else "#b00")
+            cells.append(f'<td><button data-meant="{meant}" data-read="{read}" style="background: {shade(count / peak)}; '
+                         f'color: {ink}" title="meant {meant}, read {read}: {plural(count, "drawing")}">{count}</button></td>')
+        rows.append(f'<tr><th><button data-meant="{meant}" title="every drawing of a {meant}">{meant}</button></th>'
+                    f'{"".join(cells)}</tr>')
+    return ('<table class="confusion"><thead><tr><th class="corner">meant ↓ said →</th>' + said + '</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def figures_markdown(stats: dict, network) -> str:
@@ -66,35 +105,84 @@ def figures_markdown(stats: dict, network) -> str:
     if last_lesson:
         lines.append(f"Last lesson: on {last_lesson['held_out']} drawings kept out of the training, "
                      f"{last_lesson['held_out_before']:.0%} → **{last_lesson['held_out_after']:.0%}** right; "
-                     f"MNIST test {last_lesson['mnist_after']:.2%}; {last_lesson['seconds']:.0f} s")
+                     f"MNIST test {last_lesson['mnist_after']:.2%}; {last_lesson['seconds']:.0f} s"
+                     # finetune.guarded stepped back towards the network it had, to keep MNIST
+                     + (f"; {last_lesson['blend']:.0%} of the way to the fine-tuned network"
+                        if last_lesson.get("blend", 1) < 1 else ""))
     return "\n\n".join(lines)
 
 
 def per_digit_table(stats: dict) -> str:
-    cells = []
+    """Accuracy and count per digit, one column per digit; a column opens every drawing of its digit."""
+    rows = {"digit": [], "read right": [], "drawings": []}
     for digit in map(str, range(10)):
         accuracy = stats["per_digit"][digit]
-        shown = "–" if accuracy is None else f"{accuracy:.0%}"
-        cells.append((digit, shown, stats["per_digit_count"][digit]))
-    return ("| digit | " + " | ".join(d for d, _, _ in cells) + " |\n|---|" + "---|" * 10 + "\n"
-            "| read right | " + " | ".join(a for _, a, _ in cells) + " |\n"
-            "| drawings | " + " | ".join(str(n) for _, _, n in cells) + " |")
+        shown = {"digit": digit, "read right": "–" if accuracy is None else f"{accuracy:.0%}",
+                 "drawings": stats["per_digit_count"][digit]}
+        for name, value in shown.items():
+            rows[name].append(f'<td><button data-meant="{digit}" title="every drawing of a {digit}">{value}</button></td>')
+    return ('<table class="per-digit">'
+            + "".join(f'<tr><th>{name}</th>{"".join(cells)}</tr>' for name, cells in rows.items()) + "</table>")
+
+
+def figure(row: store.Row) -> str:
+    """One drawing as the class drew it, small, captioned with what was meant and what was read."""
+    picture = Image.open(io.BytesIO(row.png)).convert("RGB")
+    picture.thumbnail((THUMBNAIL, THUMBNAIL))
+    caption = f"meant {row.digit}, " + ("not read" if row.read_as is None else f"read {row.read_as}")
+    return (f'<figure data-id="{row.id}">{img(np.asarray(picture), caption, picture.width)}'
+            f"<figcaption>{caption}</figcaption></figure>")
 
 
 def misreads_html(stats: dict) -> str:
     if not stats["misreads"]:
         return '<p style="padding-top: 24px">No misreads yet.</p>'
     drawings = {row.id: row for row in store.shared().rows(ids=[m["id"] for m in stats["misreads"]])}
-    figures = []
-    for misread in stats["misreads"]:
-        row = drawings.get(misread["id"])
-        if row is None:  # wiped between the two reads
-            continue
-        picture = Image.open(io.BytesIO(row.png)).convert("RGB")
-        picture.thumbnail((THUMBNAIL, THUMBNAIL))
-        caption = f"meant {misread['meant']}, read {misread['read']}"
-        figures.append(f"<figure>{img(np.asarray(picture), caption, picture.width)}<figcaption>{caption}</figcaption></figure>")
-    return f'<div id="misreads">{"".join(figures)}</div>'
+    # a misread wiped between the two reads is left out
+    figures = [figure(drawings[m["id"]]) for m in stats["misreads"] if m["id"] in drawings]
+    return f'<div id="misreads" class="drawings">{"".join(figures)}</div>'
+
+
+def chosen(data) -> dict:
+    """{"meant": digit or None, "read": digit or None} from a click's event data (strings, from the
+    buttons' data- attributes). Anyone can send any event data, so it is checked, never trusted."""
+    data = data if isinstance(data, dict) else {}
+    selection = {}
+    for key in ("meant", "read"):
+        value = data.get(key)
+        if value is None or value == "":
+            selection[key] = None
+        elif str(value).strip() in DIGITS:
+            selection[key] = int(str(value).strip())
+        else:
+            raise gr.Error(f"{key} must be a digit from 0 to 9, not {value!r}.", print_exception=False)
+    return selection
+
+
+def title(selection: dict) -> str:
+    meant, read = selection["meant"], selection["read"]
+    if meant is not None and read is not None:
+        return f"Meant {meant}, read {read}"
+    if meant is not None:
+        return f"Every {meant}"
+    return "Every drawing" if read is None else f"Every drawing read as {read}"
+
+
+def drawings_html(selection: dict | None) -> str:
+    """The drawings behind a clicked cell, row, column or digit, newest first."""
+    if selection is None:
+        return f'<p class="hint">{HINT}</p>'
+    total, rows = store.shared().drawings_of(selection["meant"], selection["read"], newest=SHOWN)
+    shown = f", the newest {len(rows)} shown" if total > len(rows) else ""
+    head = f'<h3>{title(selection)}: {plural(total, "drawing")}{shown}, newest first</h3>'
+    return f'{head}<div class="drawings">{"".join(figure(row) for row in rows)}</div>'
+
+
+def open_drawings(evt: gr.EventData):
+    """A click on the matrix or the per-digit table: remember what was clicked, show its drawings.
+    No key: the drawings are the ones the board already shows the room (no session ids)."""
+    selection = chosen(evt._data)  # the click's {"meant", "read"}, sent by CELL_JS
+    return selection, drawings_html(selection)
 
 
 def class_stats() -> dict:
@@ -105,15 +193,16 @@ def class_stats() -> dict:
             "last_lesson": network.metadata.get("finetuned")}
 
 
-def refresh(shown: tuple | None):
-    """The board's outputs, or no update at all when nothing changed since the last tick."""
+def refresh(shown: tuple | None, selection: dict | None):
+    """The board's outputs, or no update at all when nothing changed since the last tick.
+    The drawings opened from the matrix are read again too, so that they stay what its cell counts."""
     network = live.current()
     stats = store.shared().stats()
     now = (stats["drawings"], stats["last_id"], network.version)
     if list(now) == (list(shown) if shown else None):
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return (gr.skip(),) * 6
     return (now, figures_markdown(stats, network), per_digit_table(stats),
-            confusion_picture(np.array(stats["confusion"])), misreads_html(stats))
+            confusion_table(np.array(stats["confusion"])), misreads_html(stats), drawings_html(selection))
 
 
 # --- the teacher's controls: each one checks the key itself -----------------------------------------
@@ -166,15 +255,21 @@ def build(trainer=None) -> gr.Timer:
 
     gr.Markdown("# Class board\nHow well does the network read **our** handwriting?")
     shown = gr.State(None)
+    selection = gr.State(None)  # what was clicked in the matrix: {"meant", "read"}
     figures = gr.Markdown(elem_id="board-figures")
-    per_digit = gr.Markdown(elem_id="per-digit")
+    per_digit = gr.HTML(elem_id="per-digit", js_on_load=CELL_JS)
     with gr.Row():
-        confusion = gr.HTML(label="Confusion matrix", show_label=True, container=True, elem_id="confusion")
+        confusion = gr.HTML(label="Confusion matrix: click a number to see its drawings", show_label=True,
+                            container=True, elem_id="confusion", js_on_load=CELL_JS)
         misreads = gr.HTML(label="Misreads: the latest drawings it got wrong", show_label=True, container=True,
                            elem_id="misreads-block")
+    drawings = gr.HTML(f'<p class="hint">{HINT}</p>', label="The drawings behind a click", show_label=True,
+                       container=True, elem_id="drawings-block")
     timer = gr.Timer(REFRESH_SECONDS)
-    outputs = [shown, figures, per_digit, confusion, misreads]
-    timer.tick(refresh, shown, outputs, show_progress="hidden", api_visibility="private")
+    outputs = [shown, figures, per_digit, confusion, misreads, drawings]
+    timer.tick(refresh, [shown, selection], outputs, show_progress="hidden", api_visibility="private")
+    for clickable in (confusion, per_digit):
+        clickable.click(open_drawings, None, [selection, drawings], show_progress="hidden", api_visibility="private")
 
     with gr.Accordion("Teacher", open=False, elem_id="teacher"):
         key = gr.Textbox(label="Teacher key", type="password", elem_id="teacher-key",
@@ -192,6 +287,6 @@ def build(trainer=None) -> gr.Timer:
                                                (export, export_class, exported, "export"),
                                                (wipe, wipe_class, result, "reset_class")]:
         button.click(handler, key, output, api_name=api_name, concurrency_id="teacher").then(
-            lambda: refresh(None), None, outputs, show_progress="hidden", api_visibility="private")
+            lambda clicked: refresh(None, clicked), selection, outputs, show_progress="hidden", api_visibility="private")
     gr.api(class_stats, api_name="class_stats")
     return timer
