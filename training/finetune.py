@@ -16,7 +16,8 @@ The recipe, top to bottom:
 3. Guard MNIST: the network swapped in must still read MNIST_FLOOR of MNIST's test digits.
    What a fine-tune costs MNIST varies from class to class, and with the ids (they decide the
    split) and the labelling order (it decides the batches), by about as much as the room
-   between the shipped network and the floor, so a fixed recipe was refused now and then. Instead of refusing, it tries networks on the straight
+   between the shipped network and the floor, so a fixed recipe was refused now and then.
+   Instead of refusing, it tries networks on the straight
    line from the live network to the fine-tuned one (BLENDS, see blended()), the fine-tuned one
    first, and swaps in the first that passes: near the fine-tuned end, a step back undoes more
    of what it forgot of MNIST than of what it learnt of the class (`python -m bench.finetune
