@@ -126,7 +126,7 @@ def main(argv=None) -> dict:
         reader, split, components = (right[name][kind] / args.per_kind for name in ("reader", "split", "components"))
         report["kinds"][kind] = {"reader": reader, "split_right": split, "components": components}
         print(f"{kind:<10}{reader:>9.1%}{split:>13.1%}{components:>12.1%}")
-    for kind, lines in wrong.items():
+    for kind, lines in ((kind, lines) for kind, lines in wrong.items() if lines):  # the misreadings --show asked for
         print(f"\n{kind}: " + "; ".join(lines))
     samples = by_writer(digits)[writers[0]]
     times = timing(classifier, samples, args.repeats, args.seed)
