@@ -119,7 +119,9 @@ class TorchLearner:
         # channels_last lets oneDNN pick its fastest CPU convolutions.
         self.network = spec.build(**arch_kwargs).to(device, memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=args.lr, weight_decay=WEIGHT_DECAY)
-        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=args.lr, total_steps=steps, pct_start=WARMUP_SHARE)
+        # At least two warm-up steps: OneCycleLR divides by (pct_start * steps - 1), zero at 5 steps.
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=args.lr, total_steps=steps,
+                                                            pct_start=max(WARMUP_SHARE, 2 / steps))
         # An exponential moving average of the weights (and BatchNorm statistics) is what gets
         # evaluated and saved: it smooths out the noise of the last steps, for free at inference.
         self.average = copy.deepcopy(self.network)
