@@ -101,10 +101,11 @@ def test_a_lone_digit_reads_exactly_as_predict(classifier, shape):
         prediction, reading = classifier.predict(value), read_number(classifier, value)
         assert len(reading.symbols) == 1, digit
         symbol = reading.symbols[0]
-        assert np.array_equal(symbol.probabilities, prediction.probabilities)
-        assert np.array_equal(symbol.image, prediction.image)
+        assert np.array_equal(symbol.image, prediction.image)  # the same input, to the bit
+        # read in a batch with the other candidates: the same up to float32 rounding of another batch size
+        assert np.allclose(symbol.probabilities, prediction.probabilities, rtol=0, atol=1e-5)
         assert symbol.unsure == prediction.unsure and reading.unsure == prediction.unsure
-        assert [(int(s), p) for s, p in symbol.top(3)] == prediction.top(3)
+        assert [int(s) for s, _ in symbol.top(3)] == [d for d, _ in prediction.top(3)]
         assert reading.text == str(prediction.top(1)[0][0])
 
 
