@@ -128,7 +128,7 @@ def target_gradient(classifier: Classifier, image28: np.ndarray, target: int) ->
         return probabilities / probabilities.sum(), gradient.reshape(28, 28) / classifier.std
     inputs = torch.from_numpy(np.ascontiguousarray(image28, np.float32))[None, None].requires_grad_()
     with torch.enable_grad():
-        logits = classifier.network((inputs - classifier.mean) / classifier.std)
+        logits = classifier.network(normalize(inputs, classifier.mean, classifier.std))
         loss = functional.cross_entropy(logits, torch.tensor([target]))
         (gradient,) = torch.autograd.grad(loss, inputs)  # the input's only: autograd skips the weights'
     return torch.softmax(logits.detach()[0], 0).numpy(), gradient[0, 0].numpy()
