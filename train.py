@@ -50,7 +50,7 @@ EMA_DECAY = 0.999  # weight averaging: the evaluated torch network is a running 
 LABEL_SMOOTHING = 0.05  # targets of 0.95 + 0.005 instead of 1: less overconfident on odd drawings
 WEIGHT_DECAY = 5e-4
 WARMUP_SHARE = 0.2  # one-cycle schedule: the learning rate climbs for this share of the steps, then anneals
-STROKE_SHARE = 0.1  # of every epoch's images: renderings of the training writers' pen strokes
+STROKE_SHARE = 0.15  # of every epoch's images: renderings of the training writers' pen strokes
 
 
 # --- Arguments ----------------------------------------------------------------------------------

@@ -41,12 +41,12 @@ class Spec:
 NETWORKS: dict[str, Spec] = {
     spec.name: spec
     for spec in (
-        Spec("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.55,
+        Spec("cnn", "CNN", "a small convolutional network: 5 conv layers that look at neighbouring pixels", "torch", 0.85,
                 "model.networks.CNN", options=("width",)),
-        Spec("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.5,
+        Spec("mlp", "MLP", "a multilayer perceptron: every pixel wired to 512, then 256 hidden units", "torch", 0.75,
                 "model.networks.MLP"),
         Spec("numpy", "numpy net", "two layers written from scratch in numpy: every pixel wired to 800 hidden units",
-                "numpy", 0.45, "model.numpy_net.TwoLayerNet", options=("hidden",)),
+                "numpy", 0.75, "model.numpy_net.TwoLayerNet", options=("hidden",)),
     )
 }
 DEFAULT = "cnn"

@@ -30,8 +30,9 @@ def test_the_fooled_picture_is_read_as_the_target_and_stays_in_range(network, ta
     assert np.allclose(probabilities, fooled.probabilities)
     assert fooled.picture.shape == (28, 28) and fooled.picture.dtype == np.float32
     assert 0 <= fooled.picture.min() and fooled.picture.max() <= 1 and on_levels(fooled.picture)
-    # a small change: far smaller than the drawing itself, and the figures describe it
-    assert 0 < fooled.l2 < 0.5 * np.linalg.norm(fooled.original)
+    # a small change: well under the drawing itself (the networks trained on pen strokes too take more
+    # change to turn a 4 into a 0 than the MNIST-only ones did), and the figures describe it
+    assert 0 < fooled.l2 < 0.6 * np.linalg.norm(fooled.original)
     assert np.isclose(fooled.l2, np.linalg.norm(fooled.picture - fooled.original))
     assert fooled.changed_pixels == np.count_nonzero(np.round((fooled.picture - fooled.original) * LEVELS))
     assert np.abs(fooled.original - FOUR).max() <= 0.5 / LEVELS + 1e-6  # the drawing, on 8-bit levels

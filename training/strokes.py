@@ -48,7 +48,7 @@ ASPECT = (0.8, 1.2)  # width stretched by this
 SPEED = (1.0, 3.0)  # a faster hand: the pad gets one point every this many recorded ones
 
 # The largest number of different renderings of one stroke digit kept for a training run.
-MAX_VARIANTS = 8
+MAX_VARIANTS = 4
 
 Strokes = list[list[tuple[float, float]]]
 
