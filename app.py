@@ -31,7 +31,7 @@ import torch
 
 from model.examples import example_paths
 from model import Classifier, WeightsError, load_classifier
-from model.canvas import BRUSH_RADIUS, CANVAS_SIZE
+from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, PAD_SIZE
 from model import live
 from model.machine import keep_freed_memory_for_reuse
 from training.finetune import finetune_weights
@@ -165,25 +165,23 @@ def about_the_model() -> str:
 
 # Files sent to the API would pile up in Gradio's cache: drop them once read (views/uploads.py).
 with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as demo:
-    gr.Markdown("# Draw a digit\nSmall neural networks trained on MNIST read your drawing after every stroke. "
-                "Draw once, then look at it from every tab.")
+    gr.Markdown("# Draw a digit, or a whole number\nSmall neural networks trained on MNIST and people's pen strokes "
+                "read your drawing after every stroke. Draw once, then look at it from every tab.")
     with gr.Row():
-        with gr.Column():
+        # The pad's column is the wider, so that the wide pad shows at full size beside the views.
+        with gr.Column(scale=4, min_width=320):
             # No CSS for touch: Pixi gives the canvas touch-action: none, so a finger draws
             # there instead of scrolling (tests/test_browser.py draws with one).
             pad = gr.Sketchpad(
-                canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
+                canvas_size=PAD_SIZE,
                 brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"),
                 layers=False,
                 height=CANVAS_SIZE + 62,  # the toolbar and padding take 62 px: the pad then shows at 100 %
-                label="Draw here",
+                label="Draw here: a digit, or a whole number",
                 elem_id="pad",
             )
             say_what_you_meant = label.LabelView(pad)  # "right", or the digit meant: kept for the class board
-            # Not cached (Spaces would cache by default): reading one takes milliseconds.
-            examples = gr.Examples(example_paths(), inputs=pad, cache_examples=False, examples_per_page=10,
-                                   label="Examples: click one to load it into the pad")
-        with gr.Column():
+        with gr.Column(scale=3, min_width=320):
             with gr.Tabs(selected=links.VIEWS[0], elem_id="views") as tabs:  # ids: links.VIEWS
                 with gr.Tab("Draw", id="draw", elem_id="tab-draw"):
                     draw = DrawView(pad, live_classifier, weights_problem)
@@ -196,6 +194,10 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
                 with gr.Tab("Fool it", id="fool", elem_id="tab-fool") as fool_tab:
                     fooling = fool.FoolView(classifiers)
                 # More views: one `with gr.Tab(...)` here, its module in views/, and its id in links.VIEWS.
+    # Below both columns, so that on a phone the answer comes straight after the pad.
+    # Not cached (Spaces would cache by default): reading one takes milliseconds.
+    examples = gr.Examples(example_paths(), inputs=pad, cache_examples=False, examples_per_page=10,
+                           label="Examples: click one to load it into the pad")
     with gr.Accordion("About this model", open=False):
         gr.Markdown(about_the_model())
         plots = {ASSETS / name: caption for name, caption in REPORT_PLOTS.items() if (ASSETS / name).is_file()}

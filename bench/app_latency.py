@@ -38,7 +38,7 @@ from PIL import Image
 from bench.browser import CHROMIUM, chromium, clear, draw, free_port, open_app, serving, wait_until_serving  # isort: skip
 import app
 from model.examples import STROKES, example_paths
-from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, draw_strokes, sketchpad_value
+from model.canvas import BRUSH_RADIUS, CANVAS_SIZE, PAD_SIZE, draw_strokes, sketchpad_value
 
 ROOT = Path(__file__).resolve().parent.parent
 SINGLE_STROKE_DIGITS = (1, 2, 3, 7)
@@ -66,7 +66,7 @@ def percentiles(seconds, *qs) -> str:
 
 
 def server(runs: int) -> None:
-    drawing = sketchpad_value(draw_strokes(STROKES[4], 210, (150, 170)))
+    drawing = sketchpad_value(draw_strokes(STROKES[4], 210, (150, 170), PAD_SIZE))
     pngs = {}  # after each stroke the browser posts PNGs of exactly these to the pad
     for part, pixels in (("background", drawing["background"]), ("layer", drawing["layers"][0]),
                          ("composite", drawing["composite"])):
@@ -110,7 +110,7 @@ def server(runs: int) -> None:
 def bare_app():
     """The least an app can do with the same pad: Sketchpad -> Label, with the same network."""
     with gr.Blocks() as bare:
-        pad = gr.Sketchpad(canvas_size=(CANVAS_SIZE, CANVAS_SIZE), elem_id="pad",
+        pad = gr.Sketchpad(canvas_size=PAD_SIZE, elem_id="pad",
                            brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"))
         label = gr.Label(num_top_classes=3, elem_id="top3")
         pad.change(lambda drawing: app.live_classifier().predict(drawing).confidences(3), pad, label)
@@ -139,7 +139,7 @@ def browser(strokes: int) -> None:
             if clock["answered"] is None:
                 raise SystemExit(f"{name}: the bars did not change after a drawn {digit}")
             latencies[name].append((clock["answered"] - clock["up"]) / 1000)
-    print(f"browser, Chromium (software WebGL), mouse-up to bars updated, {CANVAS_SIZE}x{CANVAS_SIZE} canvas, "
+    print(f"browser, Chromium (software WebGL), mouse-up to bars updated, {PAD_SIZE[0]}x{PAD_SIZE[1]} canvas, "
           f"{strokes} strokes each, alternating:")
     for name, seconds in latencies.items():
         print(f"  {name:<12} {percentiles(seconds, 50, 90)}  (n={len(seconds)})")

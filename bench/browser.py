@@ -170,8 +170,10 @@ def image_rect(page, pad: str = "#pad") -> dict:
 
 
 def place(strokes, height: float, centre: tuple[float, float], rect: dict, canvas_size: int):
-    """Strokes in viewport px, scaled and centred on the canvas as model.canvas.draw_strokes does."""
-    zoom = rect["width"] / canvas_size
+    """Strokes in viewport px, scaled and centred on the canvas as model.canvas.draw_strokes does.
+
+    `canvas_size` is the pad's height in canvas px (a wide pad is the same square, wider)."""
+    zoom = rect["height"] / canvas_size
     xs = [x for stroke in strokes for x, _ in stroke]
     ys = [y for stroke in strokes for _, y in stroke]
     scale = height / max(max(ys) - min(ys), 1)

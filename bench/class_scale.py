@@ -52,7 +52,7 @@ import numpy as np
 from PIL import Image
 
 from model.examples import STROKES
-from model.canvas import CANVAS_SIZE, draw_strokes, sketchpad_value
+from model.canvas import CANVAS_SIZE, PAD_SIZE, draw_strokes, sketchpad_value
 from bench.browser import free_port
 from model.paths import ROOT
 from views.links import VIEWS
@@ -78,7 +78,7 @@ def serve_bare() -> None:
 
     classifier = load_classifier()
     with gr.Blocks() as bare:
-        pad = gr.Sketchpad(canvas_size=(CANVAS_SIZE, CANVAS_SIZE), elem_id="pad",
+        pad = gr.Sketchpad(canvas_size=PAD_SIZE, elem_id="pad",
                            brush=gr.Brush(default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"))
         label = gr.Label(num_top_classes=3)
         pad.change(lambda drawing: classifier.predict(drawing).confidences(3), pad, label)
@@ -90,7 +90,7 @@ def drawings() -> list[tuple[dict[str, bytes], str]]:
     made = []
     for size, centre in ((200, (160, 160)), (130, (120, 190))):
         for digit in range(10):
-            value = sketchpad_value(draw_strokes(STROKES[digit], size, centre))
+            value = sketchpad_value(draw_strokes(STROKES[digit], size, centre, PAD_SIZE))
             pngs = {}
             for part, pixels in (("background", value["background"]), ("layer", value["layers"][0]),
                                  ("composite", value["composite"])):

@@ -152,7 +152,13 @@ def read_number(classifier, image) -> Reading:
 
     Raises what `predict` raises for pictures that cannot be read.
     """
-    return reading_of(examine(classifier, image), classifier)
+    return read_numbers(classifier, [image])[0]
+
+
+def read_numbers(classifier, images: list) -> list[Reading]:
+    """`read_number` for many pictures, with one forward pass per network for all their candidates
+    (the page reads the strokes of a whole class at once)."""
+    return [reading_of(examined, classifier) for examined in examine_many(classifier, images)]
 
 
 def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIGHTS, bias: float = BIAS,
@@ -181,6 +187,35 @@ def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIG
 def examine(classifier, image) -> Examined | None:
     """Pieces, candidates, their 28x28s and what the network and the gate make of them, in
     one forward pass each; None when the picture is blank."""
+    return examine_many(classifier, [image])[0]
+
+
+def examine_many(classifier, images: list) -> list[Examined | None]:
+    """`examine` for many pictures: every picture's candidates in one batch through each network."""
+    found = [taken_apart(image) for image in images]
+    drawn = [f for f in found if f is not None]
+    if not drawn:
+        return [None] * len(images)
+    batch = np.stack([c.image for _, _, _, candidates in drawn for c in candidates])
+    probabilities = classifier.probabilities(batch)
+    digit_like = classifier.gate.digit_probability(batch) if classifier.gate is not None else None
+    segments = segment_gate()
+    whole = segments.digit_probability(batch) if segments is not None else None
+    examined, start = [], 0
+    for f in found:
+        if f is None:
+            examined.append(None)
+            continue
+        pixels, ink, lines, candidates = f
+        rows = slice(start, start + len(candidates))
+        start = rows.stop
+        mine = [None if p is None else p[rows] for p in (probabilities, digit_like, whole)]
+        examined.append(Examined(pixels, ink, lines, candidates, *mine, features(candidates, *mine)))
+    return examined
+
+
+def taken_apart(image) -> tuple | None:
+    """(pixels, ink map, layout, candidates with their 28x28s) of a picture; None when blank."""
     pixels = read_pixels(image)
     ink = ink_map(pixels) if pixels is not None else None
     lines = layout(ink) if ink is not None else None
@@ -191,15 +226,7 @@ def examine(classifier, image) -> Examined | None:
         c.image = mnist_crop(ink, lines.labels, lines.pieces[c.first:c.last], c.box, whole=c.last - c.first == len(lines.pieces))
         if c.image is not None:
             candidates.append(c)
-    if not candidates:
-        return None
-    batch = np.stack([c.image for c in candidates])
-    probabilities = classifier.probabilities(batch)
-    digit_like = classifier.gate.digit_probability(batch) if classifier.gate is not None else None
-    segments = segment_gate()
-    whole = segments.digit_probability(batch) if segments is not None else None
-    return Examined(pixels, ink, lines, candidates, probabilities, digit_like, whole,
-                    features(candidates, probabilities, digit_like, whole))
+    return (pixels, ink, lines, candidates) if candidates else None
 
 
 @functools.cache

@@ -22,10 +22,10 @@ from PIL import Image
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from bench.browser import serving  # isort: skip
 import app
-from views.draw import HINT, UNSURE
+from views.draw import HINT, SEVERAL, UNSURE
 from views.uploads import MAX_UPLOAD
 from model.examples import STROKES, example_paths
-from model.canvas import draw_strokes, sketchpad_value
+from model.canvas import PAD_SIZE, draw_strokes, sketchpad_value
 from model.paths import ROOT
 from tests.conftest import drawn_four
 
@@ -41,7 +41,8 @@ def preview_pixels(html: str) -> np.ndarray:
 
 
 def test_a_drawing_gives_bars_verdict_and_preview():
-    bars, verdict, preview = app.draw.read(sketchpad_value(drawn_four()))
+    number, bars, verdict, symbols, preview = app.draw.read(sketchpad_value(drawn_four()))
+    assert number == "4" and symbols == ""  # one digit: the bars, no boxes
     assert list(bars)[0] == "4" and len(bars) == 3  # the top 3, highest first
     assert list(bars.values()) == sorted(bars.values(), reverse=True)
     assert "**4**" in verdict and UNSURE not in verdict  # the Label's heading shows
@@ -54,14 +55,14 @@ def test_a_drawing_gives_bars_verdict_and_preview():
 @pytest.mark.parametrize("drawing", [None, CLEARED, sketchpad_value(np.full((320, 320), 255, np.uint8))],
                          ids=["none", "cleared", "white"])
 def test_nothing_drawn_gives_the_hint_and_no_prediction(drawing):
-    bars, verdict, preview = app.draw.read(drawing)
-    assert bars is None and verdict == HINT and preview == ""
+    number, bars, verdict, symbols, preview = app.draw.read(drawing)
+    assert number == "" and bars is None and verdict == HINT and symbols == preview == ""
 
 
 def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
     classifier = app.live_classifier()
     monkeypatch.setattr(classifier, "spec", dataclasses.replace(classifier.spec, unsure_below=1.01))  # none reaches it
-    bars, verdict, preview = app.draw.read(sketchpad_value(drawn_four()))
+    _, bars, verdict, _, preview = app.draw.read(sketchpad_value(drawn_four()))
     assert "Not sure" in verdict and "4" in verdict
     assert verdict.startswith(UNSURE) and len(bars) == 3  # the page's CSS hides the heading; the bars still show
     assert preview
@@ -70,17 +71,43 @@ def test_an_unsure_reading_says_so_and_names_no_digit(monkeypatch):
 def test_strokes_of_many_students_are_read_in_one_batch_each_its_own():
     drawings = [sketchpad_value(draw_strokes(STROKES[d], 200, (160, 160))) for d in (3, 7)]
     broken = {"composite": np.zeros((2, 2, 2, 2), np.uint8)}  # no picture at all
-    bars, verdicts, previews = app.draw.on_strokes([drawings[0], broken, None, drawings[1]])  # one list per output
+    numbers, bars, verdicts, _, previews = app.draw.on_strokes([drawings[0], broken, None, drawings[1]])  # one list per output
+    assert numbers == ["3", "", "", "7"]
     assert [list(b)[0] if b else None for b in bars] == ["3", None, None, "7"]
     assert "could not be read" in verdicts[1] and verdicts[2] == HINT  # the broken one spoils nothing
     assert previews[0] and previews[3] and previews[1] == previews[2] == ""
+
+
+def drawn_number(digits: str, height: float = 150) -> dict:
+    """The example digits side by side on the app's wide pad, as the pad sends them."""
+    pad = np.full(PAD_SIZE[::-1], 255, np.uint8)
+    for place, digit in enumerate(digits):
+        pad = np.minimum(pad, draw_strokes(STROKES[int(digit)], height, (70 + place * 0.7 * height, 160), PAD_SIZE))
+    return sketchpad_value(pad)
+
+
+def test_a_number_shows_the_number_its_boxes_and_each_digits_top_3():
+    number, bars, verdict, symbols, preview = app.draw.read(drawn_number("2026"))
+    assert number == "2026"
+    assert bars is None and SEVERAL in verdict and "**2026**" in verdict  # the page's CSS hides the bars
+    assert symbols.count("<rect ") == 4 and 'data-symbol="6"' in symbols  # each symbol boxed on the drawing
+    assert symbols.count("%<br>") >= 4 * 2  # each digit's top 3
+    assert preview.count("<img ") == 4  # each digit's 28x28
+
+
+def test_an_unsure_symbol_of_a_number_is_marked(monkeypatch):
+    classifier = app.live_classifier()
+    monkeypatch.setattr(classifier, "spec", dataclasses.replace(classifier.spec, unsure_below=1.01))
+    number, _, verdict, symbols, _ = app.draw.read(drawn_number("47"))
+    assert number == "47" and UNSURE in verdict and "Not sure" in verdict
+    assert symbols.count('data-unsure="true"') == 2 and "not sure" in symbols
 
 
 @pytest.mark.parametrize("digit", sorted(STROKES))
 def test_every_example_reads_as_its_digit(digit):
     path = example_paths()[digit]
     assert Path(path).name == f"{digit}.png"
-    bars, verdict, _ = app.draw.read(np.asarray(Image.open(path)))
+    _, bars, verdict, _, _ = app.draw.read(np.asarray(Image.open(path)))
     assert list(bars)[0] == str(digit), verdict
 
 
@@ -270,7 +297,7 @@ def test_without_usable_weights_the_app_starts_and_says_how_to_fix_it(tmp_path, 
     if weights is not None:
         (tmp_path / "assets" / "cnn.pt").write_bytes(weights)
     probe = ("import app, gradio as gr\n"
-             "print(app.draw.read(None)[1])\n"
+             "print(app.draw.read(None)[2])\n"
              "try:\n    app.predict_file(app.live_classifier, app.weights_problem)('x.png')\n"
              "except gr.Error as error:\n    print('API:', error.message)\n")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)

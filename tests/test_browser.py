@@ -5,14 +5,17 @@ WebGL runs in software (SwiftShader), so every pointer move and every canvas exp
 the helpers wait for the app's answers rather than for fixed times.
 """
 
+import numpy as np
 import pytest
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from bench.browser import CHROMIUM, chromium, clear, draw, image_rect, open_app, serving, top_digit  # isort: skip
 import app
 from model.examples import STROKES
-from model.canvas import CANVAS_SIZE
-from model.paths import ROOT
+from model.canvas import CANVAS_SIZE, CANVAS_WIDTH
+from model.paths import ROOT, SHARED_STROKES
+from training.numbers import by_writer, write_number
+from training.strokes import measuring_digits
 
 pytestmark = [pytest.mark.slow,  # Chromium
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")]
@@ -108,6 +111,64 @@ def test_draws_with_a_finger_on_a_phone(served):
         draw(page, traffic, STROKES[7], 220, (160, 160), CANVAS_SIZE, finger=True)
         assert top_digit(page) == "7"
         assert page.evaluate("window.scrollY") == 0 and image_rect(page) == before  # neither page nor drawing moved
+    finally:
+        page.context.close()
+
+
+# --- whole numbers -------------------------------------------------------------------------------
+
+# Written by the measuring writers (21-30), in their own digits, as bench/numbers.py writes them.
+NUMBERS = [("spaced", "2026"), ("close", "1975"), ("decimal", "3.14"), ("negative", "-17"),
+           ("spaced", "480"), ("close", "365"), ("touching", "42"), ("single", "7")]
+
+
+@pytest.fixture(scope="module")
+def written_numbers():
+    if not SHARED_STROKES.is_dir():
+        pytest.skip(f"no pen strokes at {SHARED_STROKES} (../shared/data, see its README)")
+    writers = by_writer(measuring_digits(SHARED_STROKES))
+    names, rng = sorted(writers), np.random.default_rng(0)
+    return [(text, write_number(text, writers[names[i % len(names)]], kind, rng)) for i, (kind, text) in enumerate(NUMBERS)]
+
+
+def draw_number(page, traffic, written, finger: bool = False) -> None:
+    """A written number's strokes, as large as the wide pad comfortably holds, in its middle."""
+    strokes = [stroke for symbol in written.strokes for stroke in symbol]
+    points = np.array([p for stroke in strokes for p in stroke])
+    width, height = points.max(axis=0) - points.min(axis=0)
+    scale = min(220 / max(height, 1), (CANVAS_WIDTH - 60) / max(width, 1))
+    draw(page, traffic, strokes, height * scale, (CANVAS_WIDTH / 2, CANVAS_SIZE / 2), CANVAS_SIZE, finger=finger)
+
+
+def test_numbers_drawn_on_the_pad_are_read_with_a_box_for_each_symbol(desktop, written_numbers):
+    page, traffic = desktop
+    shown = []
+    for text, written in written_numbers:
+        draw_number(page, traffic, written)
+        shown.append(page.locator("#number").inner_text().strip())
+        if len(text) > 1:
+            assert page.locator("#symbols svg rect").count() == len(shown[-1])  # each symbol boxed
+            assert not page.locator("#top3").is_visible()  # the number is the answer, not one digit's bars
+        if text == "2026":
+            page.screenshot(path=ROOT / "assets" / "screenshot_number.png")
+        clear(page, traffic)
+        assert page.locator("#number").inner_text().strip() == ""
+    exact = sum(s == text for s, (text, _) in zip(shown, written_numbers))
+    assert exact >= 7, list(zip(shown, [text for text, _ in written_numbers]))
+
+
+def test_a_number_on_a_phone_is_read_with_the_answer_in_view(served, written_numbers):
+    page, traffic = open_app(*served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                             device_scale_factor=2)
+    try:
+        text, written = written_numbers[0]
+        draw_number(page, traffic, written, finger=True)
+        number = page.locator("#number")
+        assert number.inner_text().strip() == text
+        box = number.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844  # in view without scrolling
+        assert page.evaluate("window.scrollY") == 0
+        page.screenshot(path=ROOT / "assets" / "screenshot_phone_number.png")
     finally:
         page.context.close()
 
