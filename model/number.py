@@ -55,10 +55,10 @@ MAX_PIECES, MAX_WIDTH, LINK_GAP = 8, 1.3, 0.15
 FEATURES = ("log p", "log p / second", "log gate", "log whole", "height", "(height - 1)^2", "width", "(width - 0.6)^2",
              "ink cut", "sides cut", "top", "bottom", "pieces",
              *(f"width if {d}" for d in range(10)), *(f"width^2 if {d}" for d in range(10)))
-WEIGHTS = np.array([56.85, 9.95, 20.09, 0.0, 57.07, -199.8, 77.1, -288.1, -1.112, -31.45, 36.18, 258.9, -0.5478, -14.39, -53.27, -91.26, 15.43, 134, -33.99, 144.1, -26.11, 189.2, 109.8, 121.8, 166.8, 152.4, 45.27, -116.4, 89.96, -146.5, 77.64, -180.9, -42.42])
-BIAS = 0.6799
+WEIGHTS = np.array([56.41, 11.17, 17.14, 20.71, 69.67, -266.9, 96.96, -248.6, -0.3764, -9.795, 11.95, 287, -0.6403, -19.75, 5.402, -91.85, 62.11, 130.6, -45.46, 179.3, -34.71, 182.2, 152, 158.4, 160.7, 186.9, -6.689, -139.3, 132.5, -204.6, 100.9, -173, -107.6])
+BIAS = 0.8324
 # Leaving a piece out of every symbol costs this much score (a speck the dust rule missed).
-SKIP = 6.0
+SKIP = 5.55
 # Probabilities below this are taken as this, so that one impossible candidate is not -inf.
 FLOOR = 1e-6
 
