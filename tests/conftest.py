@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.canvas import draw_strokes
+from model.canvas import PAD_SIZE, draw_strokes, sketchpad_value
+from model.examples import STROKES
 from model.paths import SHARED_MNIST as MNIST_DIR, SHARED_STROKES as STROKES_DIR
 from model.preprocess import to_mnist
 
@@ -42,3 +43,11 @@ def ink_extent(image28: np.ndarray, threshold: float = 0.05) -> tuple[int, int]:
     rows = np.flatnonzero((image28 > threshold).any(axis=1))
     cols = np.flatnonzero((image28 > threshold).any(axis=0))
     return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def drawn_number(digits: str, height: float = 150) -> dict:
+    """The example digits side by side on the app's wide pad, as the pad sends them."""
+    pad = np.full(PAD_SIZE[::-1], 255, np.uint8)
+    for place, digit in enumerate(digits):
+        pad = np.minimum(pad, draw_strokes(STROKES[int(digit)], height, (70 + place * 0.7 * height, 160), PAD_SIZE))
+    return sketchpad_value(pad)

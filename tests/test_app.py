@@ -25,9 +25,9 @@ import app
 from views.draw import HINT, SEVERAL, UNSURE
 from views.uploads import MAX_UPLOAD
 from model.examples import STROKES, example_paths
-from model.canvas import PAD_SIZE, draw_strokes, sketchpad_value
+from model.canvas import draw_strokes, sketchpad_value
 from model.paths import ROOT
-from tests.conftest import drawn_four
+from tests.conftest import drawn_four, drawn_number
 
 CLEARED = {"background": None, "layers": [], "composite": None}  # what the pad sends after Clear
 
@@ -76,14 +76,6 @@ def test_strokes_of_many_students_are_read_in_one_batch_each_its_own():
     assert [list(b)[0] if b else None for b in bars] == ["3", None, None, "7"]
     assert "could not be read" in verdicts[1] and verdicts[2] == HINT  # the broken one spoils nothing
     assert previews[0] and previews[3] and previews[1] == previews[2] == ""
-
-
-def drawn_number(digits: str, height: float = 150) -> dict:
-    """The example digits side by side on the app's wide pad, as the pad sends them."""
-    pad = np.full(PAD_SIZE[::-1], 255, np.uint8)
-    for place, digit in enumerate(digits):
-        pad = np.minimum(pad, draw_strokes(STROKES[int(digit)], height, (70 + place * 0.7 * height, 160), PAD_SIZE))
-    return sketchpad_value(pad)
 
 
 def test_a_number_shows_the_number_its_boxes_and_each_digits_top_3():

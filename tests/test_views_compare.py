@@ -10,7 +10,7 @@ from bench.browser import CHROMIUM  # isort: skip  (turns Gradio's analytics off
 import app
 from model.canvas import sketchpad_value
 from views.compare import WAYS, compare_json, readings
-from tests.conftest import drawn_four
+from tests.conftest import drawn_four, drawn_number
 
 assert CHROMIUM  # imported for its side effect
 
@@ -39,19 +39,28 @@ def test_the_switch_changes_the_picture_and_the_bars():
     kept = sketchpad_value(small_four_in_a_corner())["composite"]
     mnist = app.compare.show(kept, "mnist")
     naive = app.compare.show(kept, "naive")
-    assert len(mnist) == len(naive) == 1 + len(app.classifiers)
+    assert len(mnist) == len(naive) == 1 + 2 * len(app.classifiers)
+    networks = len(app.classifiers)
+    assert mnist[1:1 + networks] == [""] * networks  # one digit: no number line
     recipe, squeezed = picture(mnist[0]), picture(naive[0])
     assert recipe.shape == squeezed.shape and (recipe != squeezed).any()
     # the recipe centres the digit; squeezing leaves it small in the top-left corner
     assert recipe.shape == (28, 28)  # one PNG pixel per input pixel, enlarged by the browser
     assert recipe[:7, :7].mean() < recipe[7:21, 7:21].mean() and squeezed[:14, :14].mean() > squeezed[14:, 14:].mean()
-    assert all(label.value["label"] == "4" for label in mnist[1:])
-    assert all(label.value["label"] != "4" for label in naive[1:])
+    assert all(label.value["label"] == "4" for label in mnist[1 + networks:])
+    assert all(label.value["label"] != "4" for label in naive[1 + networks:])
 
 
 def test_nothing_drawn_clears_the_view():
-    picture_html, *labels = app.compare.show(None, "mnist")
-    assert picture_html == "" and not any(label.value for label in labels)
+    picture_html, *rest = app.compare.show(None, "mnist")
+    numbers, labels = rest[:len(app.classifiers)], rest[len(app.classifiers):]
+    assert picture_html == "" and numbers == [""] * len(numbers) and not any(label.value for label in labels)
+
+
+def test_every_network_reads_a_number():
+    lines = app.compare.show(drawn_number("2026")["composite"], "mnist")[1:1 + len(app.classifiers)]
+    assert all(line.startswith("Reads the number **") for line in lines)
+    assert "Reads the number **2026**" in lines[0]  # the CNN
 
 
 def test_the_api_answer_is_every_network_each_way_shaped_like_predict():

@@ -12,6 +12,7 @@ import gradio as gr
 import numpy as np
 
 from model import Classifier, Prediction
+from model.number import read_number
 from model.preprocess import naive_resize, to_mnist
 from views.pictures import img, ink
 
@@ -63,28 +64,37 @@ class CompareView:
                             elem_id="way")
         self.picture = gr.HTML(label="What every network gets (28×28)", show_label=True, container=True,
                                min_height=PICTURE_WIDTH + 40, elem_id="compare-input")
-        self.bars = {}
+        self.bars, self.numbers = {}, {}
         with gr.Row(equal_height=True):
             for name, classifier in classifiers.items():
                 with gr.Column(min_width=160):
                     gr.Markdown(f"**{classifier.spec.title}**: {classifier.spec.summary}.  \n{accuracy_line(classifier)}")
+                    # A number drawn: each network's reading of it (the bars stay those of the whole drawing).
+                    self.numbers[name] = gr.Markdown("", elem_id=f"compare-number-{name}")
                     self.bars[name] = gr.Label(num_top_classes=3, show_label=False, elem_id=f"compare-{name}",
                                                elem_classes="compare-bars")
         for name, problem in problems.items():
             gr.Markdown(f"*{name} is not loaded:* {problem}")
         self.inputs = [self.way]
-        self.outputs = [self.picture, *self.bars.values()]
+        self.outputs = [self.picture, *self.numbers.values(), *self.bars.values()]
 
     def show(self, image, way: str) -> list:
         if image is None:
-            return ["", *[gr.Label(None) for _ in self.bars]]
+            return ["", *["" for _ in self.numbers], *[gr.Label(None) for _ in self.bars]]
         answers = readings(self.classifiers, image)
         image28 = next(iter(answers.values()))[way].image if answers else inputs28(image)[way]
         picture = "" if image28 is None else \
             f'<div style="margin-top: 28px; text-align: center">{img(ink(image28), f"the 28x28 input, {WAYS[way]}", PICTURE_WIDTH)}</div>'
         labels = [gr.Label(answers[name][way].confidences(3) or None, show_heading=not answers[name][way].unsure)
                   for name in self.bars]
-        return [picture, *labels]
+        return [picture, *[number_line(read_number(self.classifiers[name], image)) for name in self.numbers], *labels]
+
+
+def number_line(reading) -> str:
+    """A network's reading of a number, or nothing for one digit (its bars say it all)."""
+    if len(reading.symbols) < 2:
+        return ""
+    return f"Reads the number **{reading.text}**" + (" (not sure)" if reading.unsure else "")
 
 
 def compare_json(classifiers: dict[str, Classifier], image) -> dict:
