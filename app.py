@@ -57,7 +57,14 @@ THREADS = 40  # gradio's worker threads: handlers and the Sketchpad's uploads
 # How the server runs: `python app.py`, and the tests and benches that serve the app, launch with these.
 # The upload limit and the cache's lifespan are views/uploads.py's.
 LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "app_kwargs": {"lifespan": bounded_cache}, "max_threads": THREADS,
-                  "css": DRAW_CSS + label.CSS + board.CSS}
+                  "css": DRAW_CSS + label.CSS + board.CSS + """
+@media (max-width: 600px) {
+  /* A phone: the wide pad is shown at the screen's width, so a full-height block is mostly
+     empty; a lower one and a smaller title keep the answer on screen under the pad. */
+  #pad { height: 240px !important; }
+  #intro h1 { font-size: 1.6rem; }
+}
+"""}
 
 REPORT_PLOTS = {  # train.py's plots: file name -> caption
     "cnn_curves.png": "Training curves",
@@ -166,7 +173,7 @@ def about_the_model() -> str:
 # Files sent to the API would pile up in Gradio's cache: drop them once read (views/uploads.py).
 with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as demo:
     gr.Markdown("# Draw a digit, or a whole number\nSmall neural networks trained on MNIST and people's pen strokes "
-                "read your drawing after every stroke. Draw once, then look at it from every tab.")
+                "read your drawing after every stroke. Draw once, then look at it from every tab.", elem_id="intro")
     with gr.Row():
         # The pad's column is the wider, so that the wide pad shows at full size beside the views.
         with gr.Column(scale=4, min_width=320):

@@ -165,10 +165,10 @@ def test_a_number_on_a_phone_is_read_with_the_answer_in_view(served, written_num
         draw_number(page, traffic, written, finger=True)
         number = page.locator("#number")
         assert number.inner_text().strip() == text
+        page.screenshot(path=ROOT / "assets" / "screenshot_phone_number.png")
         box = number.bounding_box()
         assert box["y"] >= 0 and box["y"] + box["height"] <= 844  # in view without scrolling
         assert page.evaluate("window.scrollY") == 0
-        page.screenshot(path=ROOT / "assets" / "screenshot_phone_number.png")
     finally:
         page.context.close()
 
