@@ -1,5 +1,7 @@
-"""The Inside view: for the current drawing, the way in, why this digit, and what the layers see.
+"""The Inside view: for the current drawing, how a number was split, the way in, why this digit,
+and what the layers see.
 
+    how it was split      model.number: the pieces of ink, the cuts tried and kept, each digit's crop
     the way in            model.preprocess.trace: each step of the MNIST recipe as a small picture
     why this digit        model.explain.integrated_gradients, for the top digit and a digit you pick
     what the layers see   model.explain.activations, one picture and one plain caption per layer
@@ -14,11 +16,17 @@ import numpy as np
 
 from model import Classifier
 from model.explain import activations, integrated_gradients
+from model.number import BIAS, SKIP, WEIGHTS, Candidate, Examined, best_path, examine
 from model.preprocess import trace
-from views.pictures import enlarge, img, ink, signed, tiles, units
+from views.pictures import enlarge, img, ink, png_source, signed, tiles, units
 
 STEP_WIDTH = 112  # each step of the way in, in CSS px
 MAP_WIDTH = 196  # a saliency map: 28 x 7
+SPLIT_WIDTH = 480  # the drawing, pieces coloured, in CSS px
+# Each piece of ink its own colour (a colour-blind-safe qualitative set), cuts in red and grey.
+PIECE_COLOURS = np.array([[0, 114, 178], [230, 159, 0], [0, 158, 115], [204, 121, 167], [86, 180, 233],
+                          [213, 94, 0], [240, 228, 66], [0, 0, 0]], np.uint8)
+KEPT_CUT, TRIED_CUT = np.array([220, 0, 0], np.uint8), np.array([150, 150, 150], np.uint8)
 
 
 def figure(picture: str, caption: str) -> str:
@@ -53,12 +61,64 @@ def layers_html(classifier: Classifier, image28: np.ndarray) -> str:
     return "".join(parts)
 
 
+def seam(labels: np.ndarray, a: int, b: int) -> np.ndarray:
+    """The pixels of piece `a` that touch piece `b`: where a cut ran between them."""
+    mine, theirs = labels == a, labels == b
+    near = np.zeros_like(theirs)
+    near[1:, :] |= theirs[:-1, :]
+    near[:-1, :] |= theirs[1:, :]
+    near[:, 1:] |= theirs[:, :-1]
+    near[:, :-1] |= theirs[:, 1:]
+    return mine & near
+
+
+def split_html(classifier: Classifier, image) -> str:
+    """How the reader took the drawing apart, step by step; empty for a blank drawing."""
+    examined: Examined | None = examine(classifier, image)
+    if examined is None:
+        return ""
+    lines = examined.lines
+    chosen = best_path(lines, examined.candidates, (examined.features @ WEIGHTS + BIAS).tolist(), SKIP)
+    owner = {}  # piece index -> the symbol it went to
+    for number, item in enumerate(chosen):
+        for index in (range(item.first, item.last) if isinstance(item, Candidate) else [lines.pieces.index(item)]):
+            owner[index] = number
+    picture = np.full(lines.labels.shape + (3,), 255, np.uint8)
+    for index, piece in enumerate(lines.pieces):
+        picture[lines.labels == piece.label] = PIECE_COLOURS[index % len(PIECE_COLOURS)]
+    tried = kept = 0
+    for index, piece in enumerate(lines.pieces[:-1]):
+        following = lines.pieces[index + 1]
+        if following.component == piece.component:  # a cut inside one component of ink
+            cut = owner.get(index) != owner.get(index + 1)
+            tried, kept = tried + 1, kept + cut
+            picture[seam(lines.labels, piece.label, following.label) | seam(lines.labels, following.label, piece.label)] = \
+                KEPT_CUT if cut else TRIED_CUT
+    merged = [item for item in chosen if isinstance(item, Candidate) and item.last - item.first > 1]
+    components = len({p.component for p in lines.pieces})
+    facts = (f"{components} connected piece{'s' if components != 1 else ''} of ink, cut into {len(lines.pieces)}; "
+             f"{tried} cut{'s' if tried != 1 else ''} tried (grey), {kept} kept (red); "
+             f"{len(examined.candidates)} candidate digits scored by the network in one batch; "
+             f"{len(merged)} of the digits kept joined from several pieces (slabs of a cut, a 4's two strokes, a 7's bar).")
+    width = min(SPLIT_WIDTH, picture.shape[1])
+    pieces = figure(f'<img src="{png_source(picture)}" alt="the pieces of ink" width="{width}" style="max-width: 100%; height: auto">',
+                    "1. Each piece of ink in its own colour, and the cuts: " + facts)
+    crops = "".join(figure(img(ink(item.image), "a digit's 28x28", STEP_WIDTH // 2 + 28, "crop"),
+                           f"{int(np.argmax(examined.probabilities[examined.candidates.index(item)]))}")
+                    if isinstance(item, Candidate) else figure("", f"{item.mark} (judged by its size and place)")
+                    for item in chosen)
+    return pieces + figure(f'<div>{crops}</div>', "2. The reading kept, left to right: each digit's 28×28, read on its own.")
+
+
 class InsideView:
     def __init__(self, classifiers: dict[str, Classifier]):
         self.classifiers = classifiers
         names = list(classifiers)
         self.network = gr.Radio([(c.spec.title, name) for name, c in classifiers.items()], value=names[0] if names else None,
                                 label="Look inside", elem_id="inside-net")
+        gr.Markdown("### How it was split\nA number is cut into its symbols first: the pieces of ink, the cuts "
+                    "tried between touching digits, and the reading whose digits the network reads best.")
+        self.split = gr.HTML(elem_id="segmentation")
         gr.Markdown("### The way in\nThe drawing becomes the network's 28×28 input in the steps MNIST's digits were made with.")
         self.way_in = gr.HTML(elem_id="way-in")
         gr.Markdown("### Why this digit\nWhich pixels pushed the network towards a digit, and which pushed it away "
@@ -68,15 +128,15 @@ class InsideView:
         gr.Markdown("### What the layers see")
         self.layers = gr.HTML(elem_id="layers")
         self.inputs = [self.network, self.pick]
-        self.outputs = [self.way_in, self.why, self.layers]
+        self.outputs = [self.split, self.way_in, self.why, self.layers]
 
     def show(self, image, network: str | None, pick: str | None) -> list[str]:
         classifier = self.classifiers.get(network)
         steps = trace(image) if image is not None else None
         if classifier is None or not steps:
-            return ["", "", ""]
+            return ["", "", "", ""]
         image28 = steps[-1][1]
         probabilities = classifier.probabilities(image28[None])[0]
         order = [int(d) for d in np.argsort(-probabilities, kind="stable")]
         digits = [order[0]] + ([int(pick)] if pick not in (None, "") and int(pick) != order[0] else [])
-        return [way_in_html(steps), why_html(classifier, image28, digits, probabilities), layers_html(classifier, image28)]
+        return [split_html(classifier, image), way_in_html(steps), why_html(classifier, image28, digits, probabilities), layers_html(classifier, image28)]
