@@ -53,6 +53,21 @@ MIGRATIONS: dict[int, list[str]] = {
            )""",
         "CREATE INDEX drawings_session ON drawings (session)",
     ],
+    2: [
+        # A number drawn whole, with what the student typed. Its digits also joined `drawings`
+        # (as `crops` rows) when the count of digits typed matched the count read.
+        """CREATE TABLE numbers (
+               id INTEGER PRIMARY KEY AUTOINCREMENT,
+               created REAL NOT NULL,
+               session TEXT NOT NULL,
+               text TEXT NOT NULL,                    -- what the student meant, e.g. "3.14"
+               read_as TEXT NOT NULL,                 -- what the network read
+               network TEXT NOT NULL,
+               version TEXT NOT NULL,
+               png BLOB NOT NULL,
+               crops INTEGER NOT NULL                 -- digits of it added to `drawings`
+           )""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 COLUMNS = "id, created, session, digit, read_as, probabilities, network, version, png, image28"
@@ -148,6 +163,30 @@ class Store:
                  json.dumps(probabilities), network, version, png, image28.tobytes()))
             return cursor.lastrowid  # autocommit mode: the INSERT is its own committed transaction
 
+    def add_number(self, *, session: str, text: str, read_as: str, network: str, version: str, png: bytes,
+                   digits: list[tuple[int, int, list[float], np.ndarray]]) -> int:
+        """Keep one number as meant, and `digits` (meant, read as, probabilities, 28x28 each) in the
+        class set, each shown by its 28x28, in one transaction: all or nothing. Returns the number's
+        id once committed."""
+        crops = [(int(meant), int(read), json.dumps([float(p) for p in probabilities]),
+                  png_bytes((255 - np.asarray(image28) * 255).round().astype(np.uint8)), np.asarray(image28, "<f4").tobytes())
+                 for meant, read, probabilities, image28 in digits]
+        now = time.time()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                number = db.execute("INSERT INTO numbers (created, session, text, read_as, network, version, png, crops) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                    (now, session, text, read_as, network, version, png, len(crops))).lastrowid
+                db.executemany(f"INSERT INTO drawings ({COLUMNS.split(', ', 1)[1]}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [(now, session, meant, read, probabilities, network, version, crop_png, image28)
+                                for meant, read, probabilities, crop_png, image28 in crops])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return number
+
     def count(self, session: str | None = None) -> int:
         with self._connect() as db:
             if session is None:
@@ -195,6 +234,7 @@ class Store:
                                "GROUP BY digit, read_as").fetchall()
             wrong = db.execute("SELECT id, digit, read_as FROM drawings WHERE read_as IS NOT NULL AND read_as != digit "
                                "ORDER BY id DESC LIMIT ?", (misreads,)).fetchall()
+            numbers, exact = db.execute("SELECT COUNT(*), COALESCE(SUM(text = read_as), 0) FROM numbers").fetchone()
             db.execute("COMMIT")
         confusion = np.zeros((10, 10), dtype=int)
         for digit, read_as, n in pairs:
@@ -211,6 +251,8 @@ class Store:
             "per_digit_count": {str(d): int(confusion[d].sum()) for d in range(10)},
             "confusion": confusion.tolist(),
             "misreads": [{"id": i, "meant": d, "read": r} for i, d, r in wrong],
+            "numbers": numbers,
+            "numbers_read_exactly": exact,
         }
 
     def export_zip(self, destination: str | os.PathLike) -> Path:
@@ -237,8 +279,9 @@ class Store:
         return destination
 
     def reset(self) -> int:
-        """Delete every drawing; returns how many there were."""
+        """Delete every drawing and number; returns how many drawings there were."""
         with self._connect() as db:
+            db.execute("DELETE FROM numbers")
             return db.execute("DELETE FROM drawings").rowcount
 
 

@@ -253,3 +253,32 @@ def test_the_export_reads_back_as_mnist_style_arrays_from_the_zip_or_its_folder(
         assert images.shape == (3, 28, 28) and images.dtype == np.float32 and labels.tolist() == [3, 8, 3]
         # the stored input, to within the 8 bits of a PNG
         assert np.abs(images - np.stack([row.image28 for row in store.rows()])).max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_version_1_file_gains_the_numbers_table_and_keeps_its_drawings(tmp_path, monkeypatch):
+    path = tmp_path / "class.db"
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
+    kept = label(Store(path))
+    monkeypatch.undo()
+    migrated = Store(path)
+    assert migrated.schema_version == SCHEMA_VERSION >= 2 and [row.id for row in migrated.rows()] == [kept]
+    assert migrated.stats()["numbers"] == 0
+
+
+def test_a_number_and_its_crops_are_kept_together(tmp_path):
+    store = Store(tmp_path / "class.db")
+    crops = [(d, d, np.eye(10)[d], np.full((28, 28), 0.5, np.float32)) for d in (2, 0)]
+    store.add_number(session="s1", text="20", read_as="20", network="cnn", version="shipped", png=png_bytes(drawn_four()),
+                     digits=crops)
+    store.add_number(session="s1", text="7", read_as="1.7", network="cnn", version="shipped", png=png_bytes(drawn_four()),
+                     digits=[])
+    assert [(row.digit, row.read_as) for row in store.rows()] == [(2, 2), (0, 0)]
+    assert store.rows()[0].image28.shape == (28, 28)
+    stats = store.stats()
+    assert stats["numbers"] == 2 and stats["numbers_read_exactly"] == 1 and stats["drawings"] == 2
+    with pytest.raises(ValueError):  # a bad crop: nothing of the number is kept
+        store.add_number(session="s1", text="3", read_as="3", network="cnn", version="shipped", png=b"",
+                         digits=[("x", 3, np.eye(10)[3], np.zeros((28, 28)))])
+    assert store.stats()["numbers"] == 2 and store.count() == 2
+    store.reset()
+    assert store.stats()["numbers"] == 0

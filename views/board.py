@@ -100,6 +100,8 @@ def figures_markdown(stats: dict, network) -> str:
              f"student{'s' * (stats['students'] != 1)} · "
              f"the network reads **{accuracy}** of them right",
              f"Network: {network.name.upper()} ({network.version})"]
+    if stats["numbers"]:
+        lines.insert(1, f"Numbers: **{stats['numbers_read_exactly']}** of {stats['numbers']} read exactly")
     # training/finetune.py keeps its figures in the fine-tuned network's metadata: they survive a restart.
     last_lesson = network.metadata.get("finetuned")
     if last_lesson:
@@ -198,7 +200,7 @@ def refresh(shown: tuple | None, selection: dict | None):
     The drawings opened from the matrix are read again too, so that they stay what its cell counts."""
     network = live.current()
     stats = store.shared().stats()
-    now = (stats["drawings"], stats["last_id"], network.version)
+    now = (stats["drawings"], stats["last_id"], network.version, stats["numbers"])
     if list(now) == (list(shown) if shown else None):
         return (gr.skip(),) * 6
     return (now, figures_markdown(stats, network), per_digit_table(stats),

@@ -10,8 +10,11 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
+import re
+
 from classroom import store
 from model import live
+from model.number import read_number
 from views.api import opened
 from views.uploads import ImageUpload
 
@@ -29,7 +32,10 @@ CSS = """
 # Labels saved at once, all buttons and /label together. More than one, so that while one label
 # waits for its fsync the next one is being read; SQLite still writes one at a time (store.py).
 SAVES_AT_ONCE = 4
-QUESTION = "Right? Click ✓, or the digit you meant:"
+QUESTION = "Right? Click ✓, or the digit you meant (for a number, type it):"
+# What a student may type for a number: digits, at most one point, a leading minus.
+NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+LONGEST_NUMBER = 12
 
 
 def save(image, digit: int | None, session: str) -> tuple[int, int | None]:
@@ -51,6 +57,35 @@ def save(image, digit: int | None, session: str) -> tuple[int, int | None]:
     return new, meant
 
 
+def save_number(image, text: str | None, session: str) -> tuple[int, bool]:
+    """Keep a drawn number with what the student meant (`text`; None: "read right"). Its digit
+    crops join the class set only when as many digits were typed as read, so that no crop is
+    learnt as another digit. Returns (id, whether the crops joined)."""
+    network = live.current()
+    reading = read_number(network.classifier, image)
+    if reading.blank:
+        raise gr.Error("There is no number on the pad yet: draw one first.", print_exception=False)
+    meant = reading.text if text is None else text
+    digits = [s for s in reading.symbols if s.probabilities is not None]
+    typed = [int(c) for c in meant if c.isdigit()]
+    crops = [(d, int(s.symbol), s.probabilities, s.image) for d, s in zip(typed, digits)] if len(typed) == len(digits) else []
+    composite = image["composite"] if isinstance(image, dict) else image
+    new = store.shared().add_number(session=session, text=meant, read_as=reading.text, network=network.name,
+                                    version=network.version, png=store.png_bytes(composite), digits=crops)
+    return new, bool(crops)
+
+
+def checked_number(text) -> str:
+    """The number a student typed, tidied; a clear message for anything else."""
+    text = str(text or "").strip().replace("−", "-").replace(",", ".")
+    if not text:
+        raise gr.Error("Type the number you meant first, e.g. 2026 or 3.14.", print_exception=False)
+    if len(text) > LONGEST_NUMBER or not NUMBER.fullmatch(text):
+        raise gr.Error(f"“{text[:LONGEST_NUMBER]}” is not a number: use digits, one point at most and a minus in front, "
+                       f"at most {LONGEST_NUMBER} characters.", print_exception=False)
+    return text
+
+
 def counter_text(session: str) -> str:
     given = store.shared().count(session=session)
     return f"✅ Saved. You gave **{given}** digit{'s' if given != 1 else ''}. Draw the next one!"
@@ -60,8 +95,22 @@ def label_drawing(drawing: dict | None, digit: int | None, request: gr.Request):
     """A click under the reading: save, then clear the pad and show the counter."""
     if drawing is None or drawing.get("composite") is None:
         raise gr.Error("There is no digit on the pad yet: draw one first.", print_exception=False)
-    save(drawing, digit, request.session_hash)
+    if len(read_number(live.classifier(), drawing).symbols) > 1:
+        if digit is not None:
+            raise gr.Error("That is a number, not one digit: type the number you meant in the box.", print_exception=False)
+        save_number(drawing, None, request.session_hash)
+    else:
+        save(drawing, digit, request.session_hash)
     return counter_text(request.session_hash)
+
+
+def label_number(drawing: dict | None, text: str, request: gr.Request):
+    """The number typed under the reading: save it, then clear the pad and show the counter."""
+    if drawing is None or drawing.get("composite") is None:
+        raise gr.Error("There is no number on the pad yet: draw one first.", print_exception=False)
+    _, joined = save_number(drawing, checked_number(text), request.session_hash)
+    note = "" if joined else " Its digits were not added to the class set: the count of digits differs from what was read."
+    return counter_text(request.session_hash) + note, ""
 
 
 def label_image_file(image: str | None, digit, request: gr.Request) -> dict:
@@ -90,6 +139,10 @@ class LabelView:
         with gr.Row(elem_id="say-what-you-meant"):
             right = gr.Button("✓ right", variant="primary", elem_id="label-right", min_width=0)
             digits = [gr.Button(str(d), elem_id=f"label-{d}", min_width=0) for d in range(10)]
+        with gr.Row(elem_id="label-number-row"):
+            number = gr.Textbox(show_label=False, placeholder="or type the number you meant, e.g. 2026",
+                                elem_id="label-number", max_length=LONGEST_NUMBER, scale=3, min_width=0)
+            save_typed = gr.Button("Save", elem_id="label-number-save", scale=1, min_width=0)
         self.counter = gr.Markdown("", elem_id="label-counter")
         # Once saved, the pad is cleared by clicking its own Clear button: the page then does
         # what it does for a student's Clear (empty bars, brush selected again). Setting the
@@ -100,6 +153,9 @@ class LabelView:
             button.click(labeller(digit), pad, self.counter, show_progress="hidden", api_visibility="private",
                          concurrency_limit=SAVES_AT_ONCE, concurrency_id="label").success(
                 None, None, None, js=clear_pad, api_visibility="private")
+        gr.on([save_typed.click, number.submit], label_number, [pad, number], [self.counter, number], show_progress="hidden",
+              api_visibility="private", concurrency_limit=SAVES_AT_ONCE, concurrency_id="label").success(
+            None, None, None, js=clear_pad, api_visibility="private")
 
     def follow(self, verdict: gr.Markdown, readings: list) -> None:
         """Show the Draw view's verdict above the buttons after every reading, copied in the
