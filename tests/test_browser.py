@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow,  # Chromium
 
 # (digit, height, centre) in canvas px: large and central, small in a corner, mid-size off-centre
 DRAWINGS = [(3, 230, (160, 160)), (7, 110, (75, 80)), (4, 150, (215, 205))]
-HASH = [[[0.3, 0], [0.3, 1]], [[0.7, 0], [0.7, 1]], [[0, 0.3], [1, 0.3]], [[0, 0.7], [1, 0.7]]]  # "#": no digit
+HASH = [[[0.35, 0], [0.35, 1]], [[0.65, 0], [0.65, 1]], [[0.2, 0.3], [0.8, 0.3]], [[0.2, 0.7], [0.8, 0.7]]]  # "#", narrow: no digit
 
 
 @pytest.fixture(scope="module")

@@ -204,3 +204,23 @@ def test_the_teacher_fine_tunes_with_the_key_and_the_new_network_answers(served,
     draw(page, traffic, STROKES[4], 200, (160, 160), CANVAS_SIZE, finger=True)
     assert top_digit(page) == "4"
     assert exact_bars(page) != bars_before  # other probabilities: another network
+
+
+def test_a_number_is_labelled_by_typing_what_was_meant(served):
+    page, traffic = open_app(*served)
+    try:
+        before = store.shared().stats()
+        for place, digit in enumerate("47"):
+            draw(page, traffic, STROKES[int(digit)], 160, (220 + 140 * place, 160), CANVAS_SIZE)
+        assert page.locator("#number").inner_text().strip() == "47"
+        page.locator("#label-number").get_by_role("textbox").fill("47")
+        submitted = traffic.joins_sent
+        page.locator("#label-number-save").click()
+        page.locator("#label-counter").get_by_text("Saved").wait_for()
+        traffic.wait(submitted, timeout=180)
+        after = store.shared().stats()
+        assert after["numbers"] == before["numbers"] + 1 and after["numbers_read_exactly"] == before["numbers_read_exactly"] + 1
+        assert after["drawings"] == before["drawings"] + 2  # both digits joined the class set
+        assert page.locator("#number").inner_text().strip() == ""  # the pad was cleared for the next
+    finally:
+        page.context.close()

@@ -16,7 +16,7 @@ import numpy as np
 
 from model import Classifier
 from model.explain import activations, integrated_gradients
-from model.number import BIAS, SKIP, WEIGHTS, Candidate, Examined, best_path, examine
+from model.number import Candidate, Examined, choose, examine
 from model.preprocess import trace
 from views.pictures import enlarge, img, ink, png_source, signed, tiles, units
 
@@ -78,7 +78,7 @@ def split_html(classifier: Classifier, image) -> str:
     if examined is None:
         return ""
     lines = examined.lines
-    chosen = best_path(lines, examined.candidates, (examined.features @ WEIGHTS + BIAS).tolist(), SKIP)
+    chosen = choose(examined)
     owner = {}  # piece index -> the symbol it went to
     for number, item in enumerate(chosen):
         for index in (range(item.first, item.last) if isinstance(item, Candidate) else [lines.pieces.index(item)]):
