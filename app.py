@@ -61,8 +61,9 @@ LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "app_kwargs": {"lifespan": bounde
 @media (max-width: 600px) {
   /* A phone: the wide pad is shown at the screen's width, so a full-height block is mostly
      empty; a lower one and a smaller title keep the answer on screen under the pad. */
-  #pad { height: 240px !important; }
-  #intro h1 { font-size: 1.6rem; }
+  #pad { height: 200px !important; }
+  #intro h1 { font-size: 1.6rem !important; }
+  #number, #number * { font-size: 2.2rem !important; }
 }
 """}
 

@@ -223,6 +223,14 @@ def test_one_drawing_seen_from_every_view(desktop):
     traffic.wait(submitted)
     assert page.locator("#why img.saliency").count() == 2 and "Why (not) a 7?" in page.locator("#why").inner_text()
     page.screenshot(path=ROOT / "assets" / "screenshot_inside.png", full_page=True)
+    open_view(page, traffic, "Fool it")  # the README's pictures of the lessons
+    submitted = traffic.joins_sent
+    page.locator("#fool-target").get_by_label("9", exact=True).check()
+    traffic.wait(submitted)
+    assert page.locator("#fool-pictures img").count() >= 3  # the drawing, the change, the fooled picture
+    page.screenshot(path=ROOT / "assets" / "screenshot_fool.png", full_page=True)
+    open_view(page, traffic, "Learn")
+    page.screenshot(path=ROOT / "assets" / "screenshot_learn.png")
 
     page.get_by_role("tab", name="Draw").click()  # nothing to compute: the bars are already there
     assert top_digit(page) == "4"

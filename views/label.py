@@ -32,7 +32,7 @@ CSS = """
 # Labels saved at once, all buttons and /label together. More than one, so that while one label
 # waits for its fsync the next one is being read; SQLite still writes one at a time (store.py).
 SAVES_AT_ONCE = 4
-QUESTION = "Right? Click ✓, or the digit you meant (for a number, type it):"
+QUESTION = "Right? Click ✓, or what you meant:"
 # What a student may type for a number: digits, at most one point, a leading minus.
 NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 LONGEST_NUMBER = 12
@@ -140,7 +140,7 @@ class LabelView:
             right = gr.Button("✓ right", variant="primary", elem_id="label-right", min_width=0)
             digits = [gr.Button(str(d), elem_id=f"label-{d}", min_width=0) for d in range(10)]
         with gr.Row(elem_id="label-number-row"):
-            number = gr.Textbox(show_label=False, placeholder="or type the number you meant, e.g. 2026",
+            number = gr.Textbox(show_label=False, placeholder="a number? type it: 2026", container=False,
                                 elem_id="label-number", max_length=LONGEST_NUMBER, scale=3, min_width=0)
             save_typed = gr.Button("Save", elem_id="label-number-save", scale=1, min_width=0)
         self.counter = gr.Markdown("", elem_id="label-counter")
