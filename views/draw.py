@@ -97,7 +97,7 @@ def symbols_html(pixels: np.ndarray, reading: Reading) -> str:
     height, width = pixels.shape[:2]
     paper = (255 - ink_as_float(ink) * 200).round().astype(np.uint8)  # grey ink: the boxes stand out
     marks = []
-    for index, s in enumerate(reading.symbols):
+    for s in reading.symbols:
         x0, y0, x1, y1 = s.box
         colour = UNSURE_COLOUR if s.unsure else SURE_COLOUR
         dash = ' stroke-dasharray="10 6"' if s.unsure else ""

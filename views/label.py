@@ -2,7 +2,8 @@
 
 The drawing, its 28x28 input, the label and what the live network said are kept in the class
 store (classroom/store.py); then the pad clears for the next digit and a counter shows how
-many digits this student gave. /label(image, digit) does the same for scripts.
+many digits this student gave. /label(image, digit) does the same for scripts. A drawn number
+is labelled by typing it: its digits join the class set only when the counts match.
 """
 
 from __future__ import annotations
