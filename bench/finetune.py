@@ -48,11 +48,13 @@ FLOOR_ERRORS_GONE = 1 / 3  # the issue's floors
 FLOOR_SECONDS = 60.0
 CLASS_OF = 300  # drawings in the --class-only timing
 FIRST_IDS = 100_000  # a class's first id is drawn below this: any store, fresh or long used
-# Settings tried by --tune, chosen by reasoning about the time budget (steps x batch) and the
-# usual fine-tuning learning rates (a tenth of training's peak of 4e-3, or a quarter).
+# Settings tried by --tune: the usual fine-tuning learning rates (a tenth of training's peak of
+# 4e-3, or a quarter), and replay with labels alone against labels plus distillation.
 TUNE_GRID = [
-    {"steps": STEPS, "lr": 3e-4},
-    {"steps": STEPS, "lr": 1e-3},
+    {"steps": 150, "lr": 3e-4, "distill": 0.0},
+    {"steps": 150, "lr": 1e-3, "distill": 0.0},
+    {"steps": STEPS, "lr": 1e-3, "distill": 0.0},
+    {"steps": STEPS, "lr": 1e-3, "distill": 1.0},
 ]
 
 
@@ -193,7 +195,7 @@ def main(argv=None) -> dict:
         for settings in TUNE_GRID:
             result = fine_tune_and_score(shipped, images, labels, train, ~train, mnist, **settings)
             results.append(result)
-            print(f"steps {result['steps']:>4} lr {result['lr']:.0e}: {result['before']:.2%} -> {result['after']:.2%} "
+            print(f"steps {result['steps']:>4} lr {result['lr']:.0e} distill {result['distill']:g}: {result['before']:.2%} -> {result['after']:.2%} "
                   f"({result['errors_before']} -> {result['errors_after']} errors), MNIST {result['mnist_after']:.2%}, "
                   f"{result['finetune_seconds']:.1f} s", flush=True)
         report = {"tune": results}

@@ -10,7 +10,7 @@ import torch
 from model import load_classifier
 from bench.drawn_digits import load_strokes
 from bench.finetune import a_class
-from training.finetune import BLENDS, MNIST_FLOOR, accuracy, blended, finetune, finetune_weights, guarded, held_out_mask, teach
+from training.finetune import BLENDS, DISTILL, MNIST_FLOOR, accuracy, blended, finetune, finetune_weights, guarded, held_out_mask, teach
 from model.live import SHIPPED, Live
 from training.replay import mnist_test_set, replay_digits
 
@@ -54,6 +54,23 @@ def test_fine_tuning_learns_its_own_drawings_and_leaves_the_original_alone(sidew
     assert steps_seen and steps_seen[-1] == 1.0 and steps_seen == sorted(steps_seen)
     assert np.array_equal(shipped.probabilities(images), original_answers)  # readers of the old one are unaffected
     assert tuned.spec == shipped.spec and tuned.metadata["arch_kwargs"] == shipped.metadata["arch_kwargs"]
+
+
+def test_distillation_keeps_more_of_what_the_network_answered_on_mnist(sideways_class):
+    """The cure for the refused fine-tunes: on the replayed digits the network also learns the
+    live network's answers, so its answers on MNIST's test digits move less than with labels alone."""
+    images, labels = sideways_class
+    shipped = load_classifier()
+    test = mnist_test_set()
+    test_images = test.floats()[::5]
+    original = shipped.probabilities(test_images)
+
+    def moved(distill: float) -> float:
+        tuned = finetune(shipped, images, labels, distill=distill, **QUICK)
+        return float(np.abs(tuned.probabilities(test_images) - original).sum(axis=1).mean())
+
+    plain, distilled = moved(0.0), moved(DISTILL)
+    assert distilled < 0.8 * plain, (plain, distilled)
 
 
 def test_the_training_step_takes_and_returns_plain_picklable_values(sideways_class):
