@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from model import registry
+from model.fusion import for_reading
 from model.gate import Gate, load_gate
 from model.preprocess import normalize, to_mnist
 from model.weights import load_weights
@@ -85,7 +86,11 @@ class Classifier:
             # channels_last lets oneDNN pick its fast convolutions (`python -m bench.inference`
             # compares). A 1-channel input is already laid out that way, so inputs need no conversion.
             network = network.eval().to(memory_format=torch.channels_last)
+        # `network` is what Inside, Fool it and fine-tuning look into; readings go through a
+        # copy with its BatchNorms fused (model/fusion.py), made now: a Classifier is built anew
+        # for new weights, never changed in place.
         self.network = network
+        self._reader = for_reading(network) if spec.engine == "torch" else network
 
     def predict(self, image) -> Prediction:
         """Read one picture: a Sketchpad value, a PIL image, a numpy array or a file path."""
@@ -114,9 +119,9 @@ class Classifier:
         """The network's raw N x 10 output for already preprocessed N x 28 x 28 images in [0, 1]."""
         inputs = normalize(images28, self.mean, self.std)
         if self.spec.engine == "numpy":
-            return self.network.forward(inputs.reshape(len(inputs), -1))
+            return self._reader.forward(inputs.reshape(len(inputs), -1))
         with torch.inference_mode():
-            return self.network(torch.from_numpy(inputs).unsqueeze(1)).float().numpy()
+            return self._reader(torch.from_numpy(inputs).unsqueeze(1)).float().numpy()
 
     def probabilities(self, images28: np.ndarray) -> np.ndarray:
         """Softmax output (N x 10) for already preprocessed N x 28 x 28 images in [0, 1]."""

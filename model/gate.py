@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from model.fusion import for_reading
 from model.paths import ASSETS
 from model.preprocess import normalize
 from model.weights import GATE, WeightsError, load_weights
@@ -64,10 +65,12 @@ class Gate:
     """
 
     def __init__(self, network: GateNet, metadata: dict):
-        # channels_last, as the digit CNN (model/classifier.py): laid out the other way, a
-        # convolution of 12 channels misses oneDNN's fast kernels and the gate cost more than the
-        # whole rest of a reading (python -m bench.inference).
-        self.network = network.eval().to(memory_format=torch.channels_last)
+        # Read through a copy with its BatchNorms fused and laid out channels_last, as the digit
+        # CNN (model/classifier.py): laid out the other way, a convolution of 12 channels misses
+        # oneDNN's fast kernels and the gate cost more than the whole rest of a reading
+        # (python -m bench.inference).
+        self.network = network.eval()
+        self._reader = for_reading(self.network)
         self.metadata = metadata
         self.mean, self.std = float(metadata["mean"]), float(metadata["std"])
         self.threshold = float(metadata["threshold"])
@@ -77,7 +80,7 @@ class Gate:
         images28 = np.asarray(images28, dtype=np.float32).reshape(-1, 28, 28)
         batch = torch.from_numpy(normalize(images28, self.mean, self.std)).unsqueeze(1)
         with torch.inference_mode():
-            return torch.sigmoid(self.network(batch)).numpy().astype(np.float64)
+            return torch.sigmoid(self._reader(batch)).numpy().astype(np.float64)
 
 
 def read_gate(path: str | os.PathLike) -> Gate:
