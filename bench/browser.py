@@ -44,6 +44,40 @@ IMAGE_RECT_JS = """
 }
 """
 NEXT_FRAME_JS = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+# Counts Gradio's queue traffic inside the page (see Traffic): joins sent, answered and refused
+# (the queue was full), and process_completed messages read from a clone of each SSE stream.
+QUEUE_HOOK = """
+(() => {
+  const queue = globalThis.__queue = {sent: 0, answered: 0, refused: 0, completed: 0};
+  const fetch = globalThis.fetch;
+  async function count(body) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let rest = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) return;
+      const lines = (rest + value).split("\\n");
+      rest = lines.pop();
+      queue.completed += lines.filter((line) => line.startsWith("data:") && line.includes('"msg":"process_completed"')).length;
+    }
+  }
+  globalThis.fetch = async function (input, init) {
+    const url = String(input instanceof Request ? input.url : input);
+    const join = url.includes("/gradio_api/queue/join");
+    if (join) queue.sent++;
+    let response;
+    try {
+      response = await fetch.apply(this, arguments);
+    } catch (error) {
+      if (join) { queue.answered++; queue.refused++; }
+      throw error;
+    }
+    if (join) { queue.answered++; if (!response.ok) queue.refused++; }
+    if (url.includes("/gradio_api/queue/data") && response.ok && response.body) count(response.clone().body).catch(() => {});
+    return response;
+  };
+})();
+"""
 
 
 def free_port() -> int:
@@ -98,6 +132,7 @@ def open_app(browser, url: str, **context_options):
     """A new page on `url`, its pad ready to draw on; returns (page, its queue Traffic)."""
     context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
     context.add_init_script(PIXI_HOOK)
+    context.add_init_script(QUEUE_HOOK)
     page = context.new_page()
     page.set_default_timeout(60_000)
     traffic = Traffic(page)
@@ -110,45 +145,35 @@ def open_app(browser, url: str, **context_options):
 class Traffic:
     """Gradio's queue traffic of one page, to know when every submitted event has been answered.
 
-    An event is submitted with a POST to /gradio_api/queue/join; the answers come on the SSE
-    stream /gradio_api/queue/data, which the server closes once nothing is pending.
+    An event is submitted with a POST to /gradio_api/queue/join, and its answer ends with a
+    "process_completed" message on the SSE stream /gradio_api/queue/data. QUEUE_HOOK counts
+    both inside the page, so an event is answered when its own message has arrived. Whether the
+    stream is open says nothing: Gradio's client can open one just after its last event's
+    answer came on the stream before, and that one stays open, idle, until the next event.
     """
 
     def __init__(self, page):
         self.page = page
-        self.sequence = 0  # orders the events below as Playwright delivers them
-        self.joins_sent = self.joins_answered = self.streams_open = 0
-        self.last_join_answered = self.last_stream_closed = -1
-        page.on("request", self._sent)
-        page.on("requestfinished", self._finished)
-        page.on("requestfailed", self._finished)
 
-    def _sent(self, request) -> None:
-        if "/gradio_api/queue/join" in request.url:
-            self.joins_sent += 1
-        elif "/gradio_api/queue/data" in request.url:
-            self.streams_open += 1
+    def counts(self) -> dict:
+        return self.page.evaluate("() => ({...(globalThis.__queue || {sent: 0, answered: 0, refused: 0, completed: 0})})")
 
-    def _finished(self, request) -> None:
-        self.sequence += 1
-        if "/gradio_api/queue/join" in request.url:
-            self.joins_answered += 1
-            self.last_join_answered = self.sequence
-        elif "/gradio_api/queue/data" in request.url:
-            self.streams_open -= 1
-            self.last_stream_closed = self.sequence
+    @property
+    def joins_sent(self) -> int:
+        return self.counts()["sent"]
 
-    def settled(self) -> bool:
-        return (self.joins_answered == self.joins_sent and self.streams_open == 0
-                and self.last_stream_closed > self.last_join_answered)
+    @staticmethod
+    def settled(counts: dict) -> bool:
+        """Every join answered, and every event the queue took has its process_completed."""
+        return counts["answered"] == counts["sent"] and counts["completed"] >= counts["sent"] - counts["refused"]
 
     def wait(self, submitted_after: int, timeout: float = 60) -> None:
         """Wait until an event was submitted after `submitted_after` joins, and all are answered."""
         deadline = time.monotonic() + timeout
-        while not (self.joins_sent > submitted_after and self.settled()):
+        while not ((counts := self.counts())["sent"] > submitted_after and self.settled(counts)):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the app did not answer: {vars(self)}")
-            self.page.wait_for_timeout(25)  # lets Playwright deliver the network events
+                raise TimeoutError(f"the app did not answer: {counts}")
+            self.page.wait_for_timeout(25)
         self.page.evaluate(NEXT_FRAME_JS)  # the answer is in the DOM after the next frames
 
 
