@@ -2,10 +2,10 @@
 
 Once trained, a BatchNorm is a fixed scale and shift per channel, so it can be multiplied into
 the weights of the convolution in front of it: the same answers up to float rounding, with one
-pass over the activations fewer per block. That pass is a large share of reading a long number,
-where every candidate digit goes through the CNN and the gates (`python -m bench.numbers`
-times 6 digits against 1). torch ships the arithmetic (torch.nn.utils.fusion); this only finds
-the pairs, which in our networks always sit next to each other in an nn.Sequential.
+pass over the activations fewer per block. It counts most in a long number, where every
+candidate digit goes through the CNN and both gates (`python -m bench.numbers` times 6 digits
+against 1). torch ships the arithmetic (torch.nn.utils.fusion); this only finds the pairs,
+which in our networks always sit next to each other in an nn.Sequential.
 
 The copy is for reading only. Inside, Fool it and fine-tuning keep using the original network:
 they need its BatchNorms, its gradients and its layer-by-layer activations.
