@@ -102,10 +102,13 @@ def drawings() -> list[tuple[dict[str, bytes], str]]:
 
 
 def top_label(output: dict) -> str | None:
-    """The Label's top class in a process_completed message (a plain value or an update)."""
-    first = output["data"][0]
-    value = first.get("value", first) if isinstance(first, dict) else None
-    return value.get("label") if isinstance(value, dict) else None
+    """The Label's top class in a process_completed message (a plain value or an update): the
+    first output holding one, since the app's bars follow its number and the bare app's come first."""
+    for item in output["data"]:
+        value = item.get("value", item) if isinstance(item, dict) else None
+        if isinstance(value, dict) and "confidences" in value:
+            return value.get("label")
+    return None
 
 
 @dataclass
