@@ -76,7 +76,7 @@ def server(runs: int) -> None:
     pad = next(block for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "pad")
     handler = next(fn for fn in app.demo.fns.values() if fn.fn == app.draw.on_strokes and "change" in str(fn.targets))
     state = SessionState(app.demo)
-    bars = next(i for i, block in enumerate(handler.outputs) if getattr(block, "elem_id", None) == "top3")
+    bars = handler.outputs.index(app.draw.top3)  # the number comes first; the bars after it
 
     async def handle_once() -> float:
         drawing_id = uuid.uuid4().hex  # posted as /gradio_api/component_server/ accept_blobs, then the event

@@ -273,6 +273,10 @@ def morph(image: np.ndarray, radius: int, thicken: bool) -> np.ndarray:
 # --- 5. Centre of mass, then down to 28x28 -------------------------------------------------------
 
 
+# SIZE x SIZE*SUPERSAMPLE: row i averages columns i*SUPERSAMPLE to (i+1)*SUPERSAMPLE - 1.
+BLOCK_MEAN = np.kron(np.eye(SIZE, dtype=np.float32), np.full((1, SUPERSAMPLE), 1 / SUPERSAMPLE, np.float32))
+
+
 def centre_and_reduce(big: np.ndarray) -> np.ndarray:
     """Paste into a 112x112 field with the centre of mass at the centre, then 4x4-average to 28x28."""
     field_size = SIZE * SUPERSAMPLE
@@ -294,10 +298,6 @@ def centre_and_reduce(big: np.ndarray) -> np.ndarray:
     # The block average as two small matrix products: numpy's mean over a strided 4-D view of
     # the field was the costliest step of a crop, and a number crops every candidate digit.
     return BLOCK_MEAN @ field @ BLOCK_MEAN.T
-
-
-# SIZE x SIZE*SUPERSAMPLE: row i averages columns i*SUPERSAMPLE to (i+1)*SUPERSAMPLE - 1.
-BLOCK_MEAN = np.kron(np.eye(SIZE, dtype=np.float32), np.full((1, SUPERSAMPLE), 1 / SUPERSAMPLE, np.float32))
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
