@@ -60,6 +60,12 @@ BIAS = 0.8324
 # One connected piece of ink narrower than this (share of its height, slant taken out) is one
 # digit, whatever its cuts score: a touching pair is wider. Chosen on numbers by writers 16-20.
 ONE_DIGIT_WIDTH = 0.7
+# A candidate holding all the ink (no dot or dash beside it) and narrower than ALL_INK_WIDTH
+# scores ALL_INK more. Scores add up along a path, so a wide one-digit picture (a broad 8, a 7
+# with a long bar) could read as two good-looking halves; most drawings are one digit, and
+# touching pairs score far more as two. Chosen on numbers by writers 15-20 read by a CNN
+# trained without them (`python -m training.number_scorer ... --all-ink`, see its docstring).
+ALL_INK, ALL_INK_WIDTH = 45.0, 1.0
 # Leaving a piece out of every symbol costs this much score (a speck the dust rule missed).
 SKIP = 5.55
 # Probabilities below this are taken as this, so that one impossible candidate is not -inf.
@@ -195,7 +201,18 @@ def choose(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS
         whole = [c for c in examined.candidates if c.first == 0 and c.last == len(pieces) and c.shape[1] < ONE_DIGIT_WIDTH]
         if whole:
             return whole
-    return best_path(examined.lines, examined.candidates, (examined.features @ weights + bias).tolist(), skip)
+    return best_path(examined.lines, examined.candidates, scores(examined, weights, bias).tolist(), skip)
+
+
+def scores(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS) -> np.ndarray:
+    """Each candidate's score: `weights` . features + `bias`, and ALL_INK more for one holding all the ink."""
+    result = examined.features @ weights + bias
+    pieces = examined.lines.pieces
+    if not any(p.mark for p in pieces):
+        for row, c in enumerate(examined.candidates):
+            if c.first == 0 and c.last == len(pieces) and c.shape[1] < ALL_INK_WIDTH:
+                result[row] += ALL_INK
+    return result
 
 
 def examine(classifier, image) -> Examined | None:

@@ -11,6 +11,7 @@ from model import load_classifier
 from model.canvas import draw_strokes, sketchpad_value
 from model.examples import STROKES
 from model.ink import ink_map
+from model import number
 from model.number import examine, read_number, segment_gate
 from model.picture import MAX_SIDE
 from model.segment import label_components, layout
@@ -108,6 +109,21 @@ def test_a_lone_digit_reads_exactly_as_predict(classifier, shape):
         assert [int(s) for s, _ in symbol.top(3)] == [d for d, _ in prediction.top(3)]
         assert reading.text == str(prediction.top(1)[0][0])
 
+
+
+def test_a_broad_lone_digit_stays_one_digit(classifier):
+    # The examples' 6 drawn 1.6 times as wide: its halves read as two digits would outscore it
+    # as one, were the candidate holding all the ink not worth ALL_INK more.
+    six = [[(1.6 * x, y) for x, y in stroke] for stroke in STROKES[6]]
+    picture = written("6", "single", 6, {6: [six]}).picture
+    examined = examine(classifier, picture)
+    bonus = number.scores(examined) - (examined.features @ number.WEIGHTS + number.BIAS)
+    holds_all = [c.first == 0 and c.last == len(examined.lines.pieces) for c in examined.candidates]
+    assert np.allclose(bonus, np.where(holds_all, number.ALL_INK, 0.0)) and sum(holds_all) == 1
+    assert read_number(classifier, picture).text == "6"
+    # Beside a dot, no candidate holds all the ink: nothing gets the bonus.
+    decimal = examine(classifier, written("6.5", "decimal", 0).picture)
+    assert np.allclose(number.scores(decimal), decimal.features @ number.WEIGHTS + number.BIAS)
 
 def test_the_reading_as_json(classifier):
     number = written("3.14", "decimal", 1)

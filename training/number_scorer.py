@@ -20,6 +20,11 @@ weights, which is why they stay):
 
     python train.py --data-dir ../shared/data/mnist --stroke-writers 1-14 --out /tmp/cnn14 --no-plots
     python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --fit-writers 15-18 --check-writers 19-20
+
+--all-ink V [V ...] fits nothing: it reads the checking numbers with each value of the reader's
+ALL_INK (the bonus of a candidate holding all the ink) in turn. That is how ALL_INK was chosen:
+
+    python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --all-ink 0 15 30 45 60 80
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model import load_classifier
-from model.number import BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of
+from model import load_classifier, number
+from model.number import BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
 from model.paths import SHARED_STROKES, TRAINING_WRITERS
 from training.numbers import KINDS, make_numbers, symbol_masks
 from training.strokes import training_digits, writer_range
@@ -141,7 +146,7 @@ def fit(data: list[tuple], texts: list[str], seed: int) -> tuple[np.ndarray, flo
             if examined is None:
                 continue
             weights, bias, skip = w[:-2] / scale[:-2], w[-2], w[-1]
-            scores = examined.features @ weights + bias
+            scores = candidate_scores(examined, weights, bias)  # ALL_INK included: it is fitted around
             right = right_path(examined, which, texts[n], scores, skip)
             if right is not None:
                 guess = best_path(examined.lines, examined.candidates, scores.tolist(), skip)
@@ -172,9 +177,21 @@ def main(argv=None) -> None:
                         help="training writers to fit on, as 1-15 or 16-18 (default: 1-15)")
     parser.add_argument("--check-writers", type=writer_range, default=CHECK_WRITERS, metavar="WRITERS",
                         help="training writers to check on (default: 16-20)")
+    parser.add_argument("--all-ink", type=float, nargs="+", default=None, metavar="V",
+                        help="fit nothing: read the checking numbers with each of these ALL_INK bonuses")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     classifier = load_classifier(args.weights)
+    if args.all_ink:
+        checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), args.per_kind, args.seed + 1)
+        examined_all = [examine(classifier, written.picture) for _, _, _, written in checking]
+        shipped = number.ALL_INK
+        for bonus in args.all_ink:
+            number.ALL_INK = bonus  # scores() reads it at each call
+            shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP)
+            print(f"ALL_INK {bonus:>5g}: " + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS), flush=True)
+        number.ALL_INK = shipped
+        return
     fitting = make_numbers(training_digits(SHARED_STROKES, args.fit_writers), args.per_kind, args.seed)
     checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), max(50, args.per_kind // 2), args.seed + 1)
     data = matched(classifier, fitting)
