@@ -10,7 +10,7 @@ import torch
 from model import load_classifier
 from bench.drawn_digits import load_strokes
 from bench.finetune import a_class
-from training.finetune import BLENDS, DISTILL, MNIST_FLOOR, accuracy, blended, finetune, finetune_weights, guarded, held_out_mask, teach
+from training.finetune import BLENDS, DISTILL, FOCUS, MNIST_FLOOR, accuracy, blended, finetune, finetune_weights, guarded, held_out_mask, teach
 from model.live import SHIPPED, Live
 from training.replay import mnist_test_set, replay_digits
 
@@ -71,6 +71,21 @@ def test_distillation_keeps_more_of_what_the_network_answered_on_mnist(sideways_
 
     plain, distilled = moved(0.0), moved(DISTILL)
     assert distilled < 0.8 * plain, (plain, distilled)
+
+
+def test_focus_spends_the_steps_on_the_drawings_the_network_misreads(sideways_class):
+    """A class that draws most digits as MNIST does and a few lying on their side: the live
+    network reads the upright ones already, so picking the misread ones more often (FOCUS)
+    teaches it more of what the class has to teach, in the same steps."""
+    sideways, labels = sideways_class
+    digits = replay_digits()
+    upright = np.arange(1, len(digits.labels), 37)[:120]
+    images = np.concatenate([digits.floats()[upright], sideways[:12]])
+    all_labels = np.concatenate([digits.labels[upright], labels[:12]])
+    shipped = load_classifier()
+    learnt = {focus: accuracy(finetune(shipped, images, all_labels, focus=focus, **QUICK), sideways, labels)
+              for focus in (0.0, FOCUS)}
+    assert learnt[FOCUS] >= learnt[0.0] + 0.1, learnt
 
 
 def test_the_training_step_takes_and_returns_plain_picklable_values(sideways_class):
