@@ -55,8 +55,9 @@ CLASS_OF = 300  # drawings in the --class-only timing
 FIRST_IDS = 100_000  # a class's first id is drawn below this: any store, fresh or long used
 TUNE_WRITERS = "15-20"  # --tune's classes: training writers that the --weights CNN was not trained on
 # Settings tried by --tune, each on top of training/finetune.py's defaults: the recipe before
-# (labels-weighted replay, uniform picking), longer, faster, bigger batches, stronger
-# distillation, and the picking of misread drawings (focus) with more replay.
+# (OLD: 32 replayed digits a step, distillation 1, every drawing as likely to be picked), then
+# longer, a higher learning rate, bigger batches, stronger distillation, and picking the
+# misread drawings more often (focus) with more replay: the last is the shipped recipe.
 OLD = {"replay_batch": 32, "distill": 1.0, "focus": 0.0}
 TUNE_GRID = [
     OLD,

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import load_classifier
+from model import load_classifier, number
 from model.canvas import draw_strokes, sketchpad_value
 from model.examples import STROKES
 from model.ink import ink_map
-from model import number
 from model.number import examine, read_number, segment_gate
 from model.picture import MAX_SIDE
 from model.segment import label_components, layout
@@ -110,7 +109,6 @@ def test_a_lone_digit_reads_exactly_as_predict(classifier, shape):
         assert reading.text == str(prediction.top(1)[0][0])
 
 
-
 def test_a_broad_lone_digit_stays_one_digit(classifier):
     # The examples' 6 drawn 1.6 times as wide: its halves read as two digits would outscore it
     # as one, were the candidate holding all the ink not worth ALL_INK more.
@@ -124,6 +122,7 @@ def test_a_broad_lone_digit_stays_one_digit(classifier):
     # Beside a dot, no candidate holds all the ink: nothing gets the bonus.
     decimal = examine(classifier, written("6.5", "decimal", 0).picture)
     assert np.allclose(number.scores(decimal), decimal.features @ number.WEIGHTS + number.BIAS)
+
 
 def test_the_reading_as_json(classifier):
     number = written("3.14", "decimal", 1)

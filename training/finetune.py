@@ -66,7 +66,7 @@ CLASS_BATCH = 32  # class drawings per step
 # MNIST digits per step, half again as many as drawings: with distillation they keep MNIST at
 # the fine-tuned end, where the guard would otherwise blend back part of what was learnt.
 REPLAY_BATCH = 48
-LR = 1e-3  # AdamW peak, a quarter of train.py's: 2e-3 learnt no more of the class and forgot more MNIST
+LR = 1e-3  # AdamW peak, a quarter of train.py's: 2e-3 cut the class's errors no more
 WARMUP = 0.1  # share of the steps spent ramping the learning rate up
 HELD_OUT_SHARE = 0.25  # of the class's drawings, kept out of fine-tuning to measure it
 MIN_DRAWINGS = 10  # fewer than this and the held-out part says nothing
@@ -137,7 +137,7 @@ def finetune_weights(
     network = registry.spec(metadata["arch"]).build(**metadata["arch_kwargs"])
     network.load_state_dict(state_dict)
     network.to(device, memory_format=torch.channels_last).train()
-    # The live network's answers on the replayed digits, for the distillation term.
+    # The live network, frozen: its answers on the replayed digits (distillation) and on the drawings (FOCUS).
     teacher = copy.deepcopy(network).eval().requires_grad_(False) if distill or focus else None
     # BatchNorm keeps the statistics it learned on all of MNIST: a few hundred steps of small
     # mixed batches would only make them noisier. Its scale and shift still learn.
