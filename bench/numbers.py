@@ -28,8 +28,9 @@ import torch
 from model import load_classifier
 from model.canvas import sketchpad_value
 from model.ink import ink_map
-from model.number import mnist_crop, read_number
+from model.number import read_number
 from model.picture import read_pixels
+from model.preprocess import mnist_crop
 from model.segment import layout
 from model.paths import SHARED_STROKES
 from model.registry import DEFAULT, NETWORKS

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.gate import Gate, read_gate
-from model.ink import ink_as_float, ink_map
+from model.ink import ink_map
 from model.paths import ASSETS
 from model.picture import read_pixels
-from model.preprocess import BOX, SUPERSAMPLE, centre_and_reduce, crop_to_ink, scale_longer_side, set_stroke_width
+from model.preprocess import mnist_crop
 from model.segment import NARROW, Layout, Piece, layout
 from model.weights import WeightsError
 
@@ -357,28 +357,6 @@ def cut(run: list[Piece]) -> tuple[float, float]:
             if crossed is not None:
                 ink, sides = ink + crossed, sides + 1
     return ink, sides
-
-
-def mnist_crop(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece], box: tuple[int, int, int, int],
-               whole: bool) -> np.ndarray | None:
-    """The 28x28 of some pieces by the MNIST recipe: their ink only (with its anti-aliased edge),
-    or the whole picture's crop exactly as `to_mnist` makes it when they are every piece."""
-    if whole:
-        crop = crop_to_ink(ink)
-    else:
-        x0, y0, x1, y1 = box
-        ours = np.zeros(max(p.label for p in pieces) + 1, bool)
-        ours[[p.label for p in pieces]] = True
-        near = np.zeros((y1 - y0 + 2, x1 - x0 + 2), bool)
-        inside = labels[y0:y1, x0:x1]
-        near[1:-1, 1:-1] = ours[np.minimum(inside, len(ours) - 1)] & (inside < len(ours))
-        # One px around the pieces' ink: the anti-aliased edge the ink threshold left out.
-        near = near[1:-1, 1:-1] | near[:-2, 1:-1] | near[2:, 1:-1] | near[1:-1, :-2] | near[1:-1, 2:]
-        crop = ink_as_float(ink[y0:y1, x0:x1]) * near
-    if crop is None:
-        return None
-    stroked = set_stroke_width(scale_longer_side(crop, BOX * SUPERSAMPLE))
-    return centre_and_reduce(stroked) if stroked is not None else None
 
 
 def best_path(lines: Layout, candidates: list[Candidate], scores: list[float], skip: float = SKIP) -> list:

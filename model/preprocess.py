@@ -18,8 +18,9 @@ function per step:
    where it was put).
 
 `trace` gives each step's picture (the Inside view shows them), `naive_resize` the contrast
-(the whole picture squeezed to 28x28), and `normalize` the per-pixel normalisation the
-networks were trained with.
+(the whole picture squeezed to 28x28), `normalize` the per-pixel normalisation the
+networks were trained with, and `mnist_crop` the same recipe for some of a picture's pieces
+of ink: one candidate digit of a number (model/number.py).
 """
 
 from __future__ import annotations
@@ -305,3 +306,26 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     mass = image.sum()
     rows, cols = image.sum(axis=1), image.sum(axis=0)
     return float(np.arange(len(rows)) @ rows / mass), float(np.arange(len(cols)) @ cols / mass)
+
+
+def mnist_crop(ink: np.ndarray, labels: np.ndarray, pieces: list, box: tuple[int, int, int, int],
+               whole: bool) -> np.ndarray | None:
+    """The 28x28 of some pieces of ink (model/segment.Piece: their `label` in `labels`, the
+    ink map's component labels) by the MNIST recipe: their ink only (with its anti-aliased
+    edge), or the whole picture's crop exactly as `to_mnist` makes it when they are every piece."""
+    if whole:
+        crop = crop_to_ink(ink)
+    else:
+        x0, y0, x1, y1 = box
+        ours = np.zeros(max(p.label for p in pieces) + 1, bool)
+        ours[[p.label for p in pieces]] = True
+        near = np.zeros((y1 - y0 + 2, x1 - x0 + 2), bool)
+        inside = labels[y0:y1, x0:x1]
+        near[1:-1, 1:-1] = ours[np.minimum(inside, len(ours) - 1)] & (inside < len(ours))
+        # One px around the pieces' ink: the anti-aliased edge the ink threshold left out.
+        near = near[1:-1, 1:-1] | near[:-2, 1:-1] | near[2:, 1:-1] | near[1:-1, :-2] | near[1:-1, 2:]
+        crop = ink_as_float(ink[y0:y1, x0:x1]) * near
+    if crop is None:
+        return None
+    stroked = set_stroke_width(scale_longer_side(crop, BOX * SUPERSAMPLE))
+    return centre_and_reduce(stroked) if stroked is not None else None
