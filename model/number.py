@@ -141,6 +141,10 @@ class Candidate:
     shape: tuple[float, ...]  # its geometric features (see `features`)
     image: np.ndarray | None = None  # its 28x28, None when the recipe finds no digit in it
 
+    def holds_all(self, pieces: list[Piece]) -> bool:
+        """Whether it is every one of the picture's `pieces`: all the ink."""
+        return self.first == 0 and self.last == len(pieces)
+
 
 @dataclass
 class Examined:
@@ -171,13 +175,12 @@ def read_numbers(classifier, images: list) -> list[Reading]:
 
 
 def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIGHTS, bias: float = BIAS,
-               skip: float = SKIP) -> Reading:
+               skip: float = SKIP, all_ink: float = ALL_INK) -> Reading:
     """The number in an examined picture: the candidates and marks that cover its pieces with
-    the best total score, each candidate scoring `weights` . features + `bias`, each piece left
-    out costing `skip`."""
+    the best total score, each candidate scoring as `scores` says, each piece left out costing `skip`."""
     if examined is None:
         return BLANK_READING
-    chosen = choose(examined, weights, bias, skip)
+    chosen = choose(examined, weights, bias, skip, all_ink)
     pixels, ink = examined.pixels, examined.ink
     factor = (pixels.shape[0] / ink.shape[0], pixels.shape[1] / ink.shape[1])
     symbols = []
@@ -193,25 +196,26 @@ def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIG
     return Reading(tuple(symbols))
 
 
-def choose(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS, skip: float = SKIP) -> list:
+def choose(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS, skip: float = SKIP,
+           all_ink: float = ALL_INK) -> list:
     """The candidates and marks read, left to right: the whole ink when it is one piece narrow
     enough to be one digit, else the best-scoring path."""
     pieces = examined.lines.pieces
     if len({p.component for p in pieces}) == 1 and not any(p.mark for p in pieces):
-        whole = [c for c in examined.candidates if c.first == 0 and c.last == len(pieces) and c.shape[1] < ONE_DIGIT_WIDTH]
+        whole = [c for c in examined.candidates if c.holds_all(pieces) and c.shape[1] < ONE_DIGIT_WIDTH]
         if whole:
             return whole
-    return best_path(examined.lines, examined.candidates, scores(examined, weights, bias).tolist(), skip)
+    return best_path(examined.lines, examined.candidates, scores(examined, weights, bias, all_ink).tolist(), skip)
 
 
-def scores(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS) -> np.ndarray:
-    """Each candidate's score: `weights` . features + `bias`, and ALL_INK more for one holding all the ink."""
+def scores(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS, all_ink: float = ALL_INK) -> np.ndarray:
+    """Each candidate's score: `weights` . features + `bias`, and `all_ink` more for one holding all the ink."""
     result = examined.features @ weights + bias
     pieces = examined.lines.pieces
     if not any(p.mark for p in pieces):
         for row, c in enumerate(examined.candidates):
-            if c.first == 0 and c.last == len(pieces) and c.shape[1] < ALL_INK_WIDTH:
-                result[row] += ALL_INK
+            if c.holds_all(pieces) and c.shape[1] < ALL_INK_WIDTH:
+                result[row] += all_ink
     return result
 
 
@@ -254,7 +258,7 @@ def taken_apart(image) -> tuple | None:
         return None
     candidates = []
     for c in candidates_of(lines):
-        c.image = mnist_crop(ink, lines.labels, lines.pieces[c.first:c.last], c.box, whole=c.last - c.first == len(lines.pieces))
+        c.image = mnist_crop(ink, lines.labels, lines.pieces[c.first:c.last], c.box, whole=c.holds_all(lines.pieces))
         if c.image is not None:
             candidates.append(c)
     return (pixels, ink, lines, candidates) if candidates else None

@@ -21,8 +21,9 @@ weights, which is why they stay):
     python train.py --data-dir ../shared/data/mnist --stroke-writers 1-14 --out /tmp/cnn14 --no-plots
     python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --fit-writers 15-18 --check-writers 19-20
 
---all-ink V [V ...] fits nothing: it reads the checking numbers with each value of the reader's
-ALL_INK (the bonus of a candidate holding all the ink) in turn. That is how ALL_INK was chosen:
+--all-ink V [V ...] fits nothing: it reads --per-kind numbers of each kind by the checking
+writers with each value of the reader's ALL_INK (the bonus of a candidate holding all the ink)
+in turn. That is how ALL_INK was chosen:
 
     python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --all-ink 0 15 30 45 60 80
 """
@@ -36,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model import load_classifier, number
-from model.number import BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
+from model import load_classifier
+from model.number import ALL_INK, BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
 from model.paths import SHARED_STROKES, TRAINING_WRITERS
 from training.numbers import KINDS, make_numbers, symbol_masks
 from training.strokes import training_digits, writer_range
@@ -158,12 +159,12 @@ def fit(data: list[tuple], texts: list[str], seed: int) -> tuple[np.ndarray, flo
     return w[:-2] / scale[:-2], float(w[-2]), float(w[-1])
 
 
-def exact(classifier, numbers, examined_all, weights, bias, skip) -> dict[str, float]:
+def exact(classifier, numbers, examined_all, weights, bias, skip, all_ink: float = ALL_INK) -> dict[str, float]:
     """The share of numbers read exactly, by kind."""
     right, total = defaultdict(int), defaultdict(int)
     for (kind, _, text, _), examined in zip(numbers, examined_all):
         total[kind] += 1
-        right[kind] += reading_of(examined, classifier, weights, bias, skip).text == text
+        right[kind] += reading_of(examined, classifier, weights, bias, skip, all_ink).text == text
     return {kind: right[kind] / total[kind] for kind in KINDS}
 
 
@@ -178,19 +179,16 @@ def main(argv=None) -> None:
     parser.add_argument("--check-writers", type=writer_range, default=CHECK_WRITERS, metavar="WRITERS",
                         help="training writers to check on (default: 16-20)")
     parser.add_argument("--all-ink", type=float, nargs="+", default=None, metavar="V",
-                        help="fit nothing: read the checking numbers with each of these ALL_INK bonuses")
+                        help="fit nothing: read --per-kind numbers of each kind by the checking writers with each of these ALL_INK bonuses")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     classifier = load_classifier(args.weights)
     if args.all_ink:
         checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), args.per_kind, args.seed + 1)
         examined_all = [examine(classifier, written.picture) for _, _, _, written in checking]
-        shipped = number.ALL_INK
         for bonus in args.all_ink:
-            number.ALL_INK = bonus  # scores() reads it at each call
-            shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP)
+            shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, all_ink=bonus)
             print(f"ALL_INK {bonus:>5g}: " + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS), flush=True)
-        number.ALL_INK = shipped
         return
     fitting = make_numbers(training_digits(SHARED_STROKES, args.fit_writers), args.per_kind, args.seed)
     checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), max(50, args.per_kind // 2), args.seed + 1)
