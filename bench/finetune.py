@@ -175,8 +175,9 @@ def tune(digits: list[dict], weights: Path, count: int, first_seed: int) -> list
     """Every TUNE_GRID setting on the same `count` classes, taught to the network of `weights`,
     under a guard that leaves it the shipped CNN's room above MNIST_FLOOR."""
     mnist = mnist_test_set()
-    room = accuracy(load_classifier(), mnist.floats(), mnist.labels) - MNIST_FLOOR
-    floor = accuracy(load_classifier(weights), mnist.floats(), mnist.labels) - room
+    images = mnist.floats()
+    room = accuracy(load_classifier(), images, mnist.labels) - MNIST_FLOOR
+    floor = accuracy(load_classifier(weights), images, mnist.labels) - room
     print(f"MNIST guard for {weights}: {floor:.2%} (the shipped CNN's room above {MNIST_FLOOR:.1%}: {room:.2%})", flush=True)
     results = []
     for settings in TUNE_GRID:
