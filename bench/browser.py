@@ -43,6 +43,10 @@ IMAGE_RECT_JS = """
   return {x: box.x + bounds.x, y: box.y + bounds.y, width: bounds.width, height: bounds.height};
 }
 """
+# A Clear fires .change with the empty pad once or twice (gradio-sketchpad.md), and the second
+# can come after the first was answered: a stroke drawn in between races it. No new event for
+# this long after a Clear: both have come.
+CLEAR_QUIET = 0.75
 NEXT_FRAME_JS = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 # Counts Gradio's queue traffic inside the page (see Traffic): joins sent, answered and refused
 # (the queue was full), and process_completed messages read from a clone of each SSE stream.
@@ -167,10 +171,20 @@ class Traffic:
         """Every join answered, and every event the queue took has its process_completed."""
         return counts["answered"] == counts["sent"] and counts["completed"] >= counts["sent"] - counts["refused"]
 
-    def wait(self, submitted_after: int, timeout: float = 60) -> None:
-        """Wait until an event was submitted after `submitted_after` joins, and all are answered."""
+    def wait(self, submitted_after: int, timeout: float = 60, quiet: float = 0.0) -> None:
+        """Wait until an event was submitted after `submitted_after` joins, and all are answered,
+        and then no new one for `quiet` seconds (a Clear sends its empty .change once or twice)."""
         deadline = time.monotonic() + timeout
-        while not ((counts := self.counts())["sent"] > submitted_after and self.settled(counts)):
+        settled_at, sent = None, None
+        while True:
+            counts = self.counts()
+            if counts["sent"] > submitted_after and self.settled(counts):
+                if counts["sent"] != sent:
+                    settled_at, sent = time.monotonic(), counts["sent"]
+                if time.monotonic() - settled_at >= quiet:
+                    break
+            else:
+                settled_at = sent = None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the app did not answer: {counts}")
             self.page.wait_for_timeout(25)
@@ -244,7 +258,7 @@ def clear(page, traffic: Traffic, pad: str = "#pad") -> None:
     """Click the pad's Clear button and wait for the emptied outputs and the brush."""
     submitted = traffic.joins_sent
     page.locator(f'{pad} button[aria-label="Clear canvas"]').click()
-    traffic.wait(submitted)
+    traffic.wait(submitted, quiet=CLEAR_QUIET)
     wait_for_brush(page, pad)
 
 

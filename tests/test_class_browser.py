@@ -9,9 +9,10 @@ import re
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
-from bench.browser import CHROMIUM, chromium, draw, free_port, open_app, top_digit  # isort: skip
+from bench.browser import CHROMIUM, CLEAR_QUIET, chromium, draw, free_port, open_app, top_digit  # isort: skip
 import app
 from classroom import store, teacher
 from model.examples import STROKES
@@ -55,11 +56,16 @@ def in_view(page, selector: str) -> bool:
 
 def say(page, traffic, button: str, given: int) -> None:
     """Tap one of the buttons under the reading; wait for the counter, the cleared pad and the brush."""
+    assert "Draw a digit" not in page.locator("#label-reading").inner_text(), "the pad was read as empty"
     submitted = traffic.joins_sent
     page.locator(button).tap()
-    page.locator("#label-counter").get_by_text(f"You gave {given} digit").wait_for()
+    try:
+        page.locator("#label-counter").get_by_text(f"You gave {given} digit").wait_for()
+    except PlaywrightTimeout:
+        pytest.fail(f"the counter says {counter(page)!r}; the page's messages: {page.locator('.toast-text').all_inner_texts()}")
     page.locator("#label-reading").get_by_text("Draw a digit").wait_for()
-    traffic.wait(submitted, timeout=180)  # the save, the Clear it clicks, and the reading of the empty pad
+    # the save, the Clear it clicks and the reading of the empty pad, however many times it comes
+    traffic.wait(submitted, timeout=180, quiet=CLEAR_QUIET)
     page.locator('#pad button[aria-label="Brush"].highlight').wait_for()
 
 
@@ -224,7 +230,7 @@ def test_a_number_is_labelled_by_typing_what_was_meant(served):
         page.locator("#label-number-save").click()
         page.locator("#label-counter").get_by_text("Saved").wait_for()
         page.locator("#label-reading").get_by_text("Draw a digit").wait_for()  # the cleared pad's reading came
-        traffic.wait(submitted, timeout=180)
+        traffic.wait(submitted, timeout=180, quiet=CLEAR_QUIET)
         after = store.shared().stats()
         assert after["numbers"] == before["numbers"] + 1 and after["numbers_read_exactly"] == before["numbers_read_exactly"] + 1
         assert after["drawings"] == before["drawings"] + 2  # both digits joined the class set
