@@ -8,8 +8,9 @@ decimal (3.14, 0.5), negative (-42), single.
 
 Every number is read in the same run by the number reader (model/number.py) and by the
 components baseline: ink components, those overlapping in x merged, each read alone (dots and
-dashes judged by the reader's own geometry, so only the splitting differs). Then the
-server-side time to read a 1-digit and a 6-digit number on the same wide pad (p50).
+dashes judged by the reader's own geometry, so only the splitting differs); each lone digit
+also by Classifier.predict, which the reader must match. Then the server-side time to read a
+1-digit and a 6-digit number on the same wide pad (p50).
 
     python -m bench.numbers                      # the measuring writers (21-30): the figures to report
     python -m bench.numbers --writers train      # writers 01-20: the only numbers to tune on
@@ -112,12 +113,15 @@ def main(argv=None) -> dict:
     classifier = load_classifier(arch=args.arch)
     numbers = make_numbers(digits, args.per_kind, args.seed)
     right = {"reader": defaultdict(int), "split": defaultdict(int), "components": defaultdict(int)}
+    predicted = 0  # lone digits that Classifier.predict reads right: the reader must match it
     wrong: dict[str, list[str]] = defaultdict(list)
     for kind, writer, text, written in numbers:
         reading = read_number(classifier, written.picture)
         right["reader"][kind] += reading.text == text
         right["split"][kind] += split_right(reading, written)
         right["components"][kind] += read_components(classifier, written.picture) == text
+        if kind == "single":
+            predicted += str(classifier.predict(written.picture).top(1)[0][0]) == text
         if reading.text != text and len(wrong[kind]) < args.show:
             wrong[kind].append(f"{text} read {reading.text or '(blank)'} ({writer.rsplit('-', 1)[-1]})")
     writers = sorted({writer for _, writer, _, _ in numbers})
@@ -130,6 +134,8 @@ def main(argv=None) -> dict:
         reader, split, components = (right[name][kind] / args.per_kind for name in ("reader", "split", "components"))
         report["kinds"][kind] = {"reader": reader, "split_right": split, "components": components}
         print(f"{kind:<10}{reader:>9.1%}{split:>13.1%}{components:>12.1%}")
+    report["single_predict"] = predicted / args.per_kind
+    print(f"\nsingle digits read right by Classifier.predict on the whole picture: {predicted / args.per_kind:.1%}")
     for kind, lines in ((kind, lines) for kind, lines in wrong.items() if lines):  # the misreadings --show asked for
         print(f"\n{kind}: " + "; ".join(lines))
     times = timing(classifier, by_writer(digits), args.repeats, args.seed)
