@@ -63,8 +63,9 @@ ONE_DIGIT_WIDTH = 0.7
 # A candidate holding all the ink (no dot or dash beside it) and narrower than ALL_INK_WIDTH
 # scores ALL_INK more. Scores add up along a path, so a wide one-digit picture (a broad 8, a 7
 # with a long bar) could read as two good-looking halves; most drawings are one digit, and
-# touching pairs score far more as two. Chosen on numbers by writers 15-20 read by a CNN
-# trained without them (`python -m training.number_scorer ... --all-ink`, see its docstring).
+# touching pairs score far more as two. Both chosen on numbers by writers 15-20 read by a CNN
+# trained without them (`python -m training.number_scorer ... --all-ink [--all-ink-width]`): a
+# wider ALL_INK_WIDTH read no more lone digits there, and lost touching pairs.
 ALL_INK, ALL_INK_WIDTH = 45.0, 1.0
 # Leaving a piece out of every symbol costs this much score (a speck the dust rule missed).
 SKIP = 5.55
@@ -175,12 +176,12 @@ def read_numbers(classifier, images: list) -> list[Reading]:
 
 
 def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIGHTS, bias: float = BIAS,
-               skip: float = SKIP, all_ink: float = ALL_INK) -> Reading:
+               skip: float = SKIP, all_ink: float = ALL_INK, all_ink_width: float = ALL_INK_WIDTH) -> Reading:
     """The number in an examined picture: the candidates and marks that cover its pieces with
     the best total score, each candidate scoring as `scores` says, each piece left out costing `skip`."""
     if examined is None:
         return BLANK_READING
-    chosen = choose(examined, weights, bias, skip, all_ink)
+    chosen = choose(examined, weights, bias, skip, all_ink, all_ink_width)
     pixels, ink = examined.pixels, examined.ink
     factor = (pixels.shape[0] / ink.shape[0], pixels.shape[1] / ink.shape[1])
     symbols = []
@@ -197,7 +198,7 @@ def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIG
 
 
 def choose(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS, skip: float = SKIP,
-           all_ink: float = ALL_INK) -> list:
+           all_ink: float = ALL_INK, all_ink_width: float = ALL_INK_WIDTH) -> list:
     """The candidates and marks read, left to right: the whole ink when it is one piece narrow
     enough to be one digit, else the best-scoring path."""
     pieces = examined.lines.pieces
@@ -205,16 +206,18 @@ def choose(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS
         whole = [c for c in examined.candidates if c.holds_all(pieces) and c.shape[1] < ONE_DIGIT_WIDTH]
         if whole:
             return whole
-    return best_path(examined.lines, examined.candidates, scores(examined, weights, bias, all_ink).tolist(), skip)
+    return best_path(examined.lines, examined.candidates, scores(examined, weights, bias, all_ink, all_ink_width).tolist(), skip)
 
 
-def scores(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS, all_ink: float = ALL_INK) -> np.ndarray:
-    """Each candidate's score: `weights` . features + `bias`, and `all_ink` more for one holding all the ink."""
+def scores(examined: Examined, weights: np.ndarray = WEIGHTS, bias: float = BIAS, all_ink: float = ALL_INK,
+           all_ink_width: float = ALL_INK_WIDTH) -> np.ndarray:
+    """Each candidate's score: `weights` . features + `bias`, and `all_ink` more for one holding all the ink
+    and narrower than `all_ink_width`."""
     result = examined.features @ weights + bias
     pieces = examined.lines.pieces
     if not any(p.mark for p in pieces):
         for row, c in enumerate(examined.candidates):
-            if c.holds_all(pieces) and c.shape[1] < ALL_INK_WIDTH:
+            if c.holds_all(pieces) and c.shape[1] < all_ink_width:
                 result[row] += all_ink
     return result
 

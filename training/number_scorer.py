@@ -23,9 +23,11 @@ weights, which is why they stay):
 
 --all-ink V [V ...] fits nothing: it reads --per-kind numbers of each kind by the checking
 writers with each value of the reader's ALL_INK (the bonus of a candidate holding all the ink)
-in turn. That is how ALL_INK was chosen:
+in turn, and with --all-ink-width each ALL_INK_WIDTH (how narrow it must be). That is how both
+were chosen:
 
     python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --all-ink 0 15 30 45 60 80
+    python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --all-ink 45 --all-ink-width 1 1.2 1.5
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import numpy as np
 import torch
 
 from model import load_classifier
-from model.number import ALL_INK, BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
+from model.number import ALL_INK, ALL_INK_WIDTH, BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
 from model.paths import SHARED_STROKES, TRAINING_WRITERS
 from training.numbers import KINDS, make_numbers, symbol_masks
 from training.strokes import training_digits, writer_range
@@ -159,12 +161,13 @@ def fit(data: list[tuple], texts: list[str], seed: int) -> tuple[np.ndarray, flo
     return w[:-2] / scale[:-2], float(w[-2]), float(w[-1])
 
 
-def exact(classifier, numbers, examined_all, weights, bias, skip, all_ink: float = ALL_INK) -> dict[str, float]:
+def exact(classifier, numbers, examined_all, weights, bias, skip, all_ink: float = ALL_INK,
+          all_ink_width: float = ALL_INK_WIDTH) -> dict[str, float]:
     """The share of numbers read exactly, by kind."""
     right, total = defaultdict(int), defaultdict(int)
     for (kind, _, text, _), examined in zip(numbers, examined_all):
         total[kind] += 1
-        right[kind] += reading_of(examined, classifier, weights, bias, skip, all_ink).text == text
+        right[kind] += reading_of(examined, classifier, weights, bias, skip, all_ink, all_ink_width).text == text
     return {kind: right[kind] / total[kind] for kind in KINDS}
 
 
@@ -180,15 +183,19 @@ def main(argv=None) -> None:
                         help="training writers to check on (default: 16-20)")
     parser.add_argument("--all-ink", type=float, nargs="+", default=None, metavar="V",
                         help="fit nothing: read --per-kind numbers of each kind by the checking writers with each of these ALL_INK bonuses")
+    parser.add_argument("--all-ink-width", type=float, nargs="+", default=[ALL_INK_WIDTH], metavar="W",
+                        help=f"with --all-ink: each of these ALL_INK_WIDTH too (default: {ALL_INK_WIDTH:g})")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     classifier = load_classifier(args.weights)
     if args.all_ink:
         checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), args.per_kind, args.seed + 1)
         examined_all = [examine(classifier, written.picture) for _, _, _, written in checking]
-        for bonus in args.all_ink:
-            shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, all_ink=bonus)
-            print(f"ALL_INK {bonus:>5g}: " + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS), flush=True)
+        for width in args.all_ink_width:
+            for bonus in args.all_ink:
+                shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, all_ink=bonus, all_ink_width=width)
+                print(f"ALL_INK {bonus:>5g}, ALL_INK_WIDTH {width:>4g}: " + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS),
+                      flush=True)
         return
     fitting = make_numbers(training_digits(SHARED_STROKES, args.fit_writers), args.per_kind, args.seed)
     checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), max(50, args.per_kind // 2), args.seed + 1)
