@@ -56,7 +56,11 @@ def in_view(page, selector: str) -> bool:
 
 def say(page, traffic, button: str, given: int) -> None:
     """Tap one of the buttons under the reading; wait for the counter, the cleared pad and the brush."""
-    assert "Draw a digit" not in page.locator("#label-reading").inner_text(), "the pad was read as empty"
+    try:  # the reading is copied under the pad in the browser, after the bars
+        page.wait_for_function("() => !document.querySelector('#label-reading').innerText.includes('Draw a digit')",
+                               timeout=10_000)
+    except PlaywrightTimeout:
+        pytest.fail("the drawing was read as an empty pad")
     submitted = traffic.joins_sent
     page.locator(button).tap()
     try:
