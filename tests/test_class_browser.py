@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 # before app: importing the helpers turns Gradio's usage analytics off, and app builds its Blocks
 from bench.browser import CHROMIUM, CLEAR_QUIET, chromium, draw, free_port, open_app, top_digit  # isort: skip
@@ -56,18 +56,15 @@ def in_view(page, selector: str) -> bool:
 
 def say(page, traffic, button: str, given: int) -> None:
     """Tap one of the buttons under the reading; wait for the counter, the cleared pad and the brush."""
-    try:  # the reading is copied under the pad in the browser, after the bars
-        page.wait_for_function("() => !document.querySelector('#label-reading').innerText.includes('Draw a digit')",
-                               timeout=10_000)
-    except PlaywrightTimeout:
-        pytest.fail("the drawing was read as an empty pad")
+    reading = page.locator("#label-reading")  # copied there in the browser, after the bars
+    expect(reading, "the drawing was read as an empty pad").not_to_contain_text("Draw a digit", timeout=10_000)
     submitted = traffic.joins_sent
     page.locator(button).tap()
     try:
         page.locator("#label-counter").get_by_text(f"You gave {given} digit").wait_for()
     except PlaywrightTimeout:
         pytest.fail(f"the counter says {counter(page)!r}; the page's messages: {page.locator('.toast-text').all_inner_texts()}")
-    page.locator("#label-reading").get_by_text("Draw a digit").wait_for()
+    reading.get_by_text("Draw a digit").wait_for()
     # the save, the Clear it clicks and the reading of the empty pad, however many times it comes
     traffic.wait(submitted, timeout=180, quiet=CLEAR_QUIET)
     page.locator('#pad button[aria-label="Brush"].highlight').wait_for()
