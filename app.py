@@ -231,7 +231,7 @@ with gr.Blocks(title="Draw a digit", delete_cache=(CACHE_AGE, CACHE_AGE)) as dem
     demo.load(None, None, None, js=PAGE_LOAD_JS)
     demo.load(links.opened_with(list(classifiers)), None, [tabs, inside.network], api_visibility="private")
 
-    # The scripting API: no UI of its own, only the named endpoints /predict, /read and /compare.
+    # The scripting API: no UI of its own, only the named endpoints (/predict, /read, /compare, and each view's own).
     endpoint("predict", predict_file(live_classifier, weights_problem))
     endpoint("read", read_file(live_classifier, weights_problem))
     endpoint("compare", compare_file(classifiers))

@@ -233,9 +233,10 @@ def test_api_serves_20_concurrent_clients_without_errors(url, tmp_path):
 @pytest.mark.slow
 def test_predict_and_compare_are_public_and_no_view_is(client):
     endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/predict", "/read", "/compare"} <= endpoints
+    assert {"/predict", "/read", "/compare", "/label", "/label_number"} <= endpoints
     # the views' own events take internal values (the pad's payload, a kept drawing): private
-    assert not endpoints & {"/read_1", "/on_strokes", "/show", "/show_if_open", "/open_link", "/lambda"}
+    assert not endpoints & {"/read_1", "/on_strokes", "/show", "/show_if_open", "/open_link", "/lambda",
+                            "/label_typed_number", "/label_number_1"}
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from model.examples import STROKES
 from model import live
 from model.canvas import draw_like_a_person
 from model.paths import ROOT
+from tests.conftest import drawn_number
 
 pytestmark = pytest.mark.slow  # serves the app
 
@@ -117,6 +118,23 @@ def test_an_unreadable_or_blank_picture_is_refused_and_the_server_keeps_serving(
         client.predict(handle_file(str(tmp_path / "white.png")), 4, api_name="/label")
     assert store.shared().count() == before
     assert client.predict(handle_file(pictures[4][0]), 4, api_name="/label")["saved"] is True
+
+
+def test_a_number_labelled_through_the_api_joins_the_class_set_only_when_the_counts_match(classroom, tmp_path):
+    _, client = classroom
+    path = tmp_path / "2026.png"
+    Image.fromarray(drawn_number("2026")["composite"]).save(path)
+    before, numbers = store.shared().count(), stats(client)["numbers"]
+    answer = client.predict(handle_file(str(path)), "2026", api_name="/label_number")
+    assert answer["saved"] is True and answer["digits_joined"] is True and isinstance(answer["id"], int)
+    assert [row.digit for row in store.shared().rows()[-4:]] == [2, 0, 2, 6]
+    assert store.shared().count() == before + 4 and stats(client)["numbers"] == numbers + 1
+    # Three digits typed for four read: the number is kept, its crops are not learnt.
+    assert client.predict(handle_file(str(path)), "206", api_name="/label_number")["digits_joined"] is False
+    assert store.shared().count() == before + 4 and stats(client)["numbers"] == numbers + 2
+    with pytest.raises(AppError, match="is not a number"):
+        client.predict(handle_file(str(path)), "20x6", api_name="/label_number")
+    assert stats(client)["numbers"] == numbers + 2
 
 
 # --- the teacher's controls ----------------------------------------------------------------------

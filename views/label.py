@@ -2,8 +2,9 @@
 
 The drawing, its 28x28 input, the label and what the live network said are kept in the class
 store (classroom/store.py); then the pad clears for the next digit and a counter shows how
-many digits this student gave. /label(image, digit) does the same for scripts. A drawn number
-is labelled by typing it: its digits join the class set only when the counts match.
+many digits this student gave. A drawn number is labelled by typing it: its digits join the
+class set only when the counts match. For scripts, /label(image, digit) and
+/label_number(image, text) do the same.
 """
 
 from __future__ import annotations
@@ -126,6 +127,16 @@ def label_image_file(image: str | None, digit, request: gr.Request) -> dict:
     return {"id": new, "saved": True}
 
 
+def label_number_file(image: str | None, text, request: gr.Request) -> dict:
+    """/label_number(image, text): keep an image file of a number with the number it shows.
+
+    {"id": 12, "saved": true, "digits_joined": true}: its digits join the class set only when
+    `text` has as many digits as were read, as when a student types it.
+    """
+    new, joined = save_number(np.asarray(opened(image).convert("RGBA")), checked_number(text), request.session_hash)
+    return {"id": new, "saved": True, "digits_joined": joined}
+
+
 class LabelView:
     """Under the pad: the reading again in one line, "right?" and the digit buttons, and the counter.
 
@@ -149,13 +160,14 @@ class LabelView:
         # what it does for a student's Clear (empty bars, brush selected again). Setting the
         # Sketchpad's value to None from Python instead left Gradio 6.31's editor drawing nothing.
         clear_pad = f"""() => document.querySelector('#{pad.elem_id} button[aria-label="Clear canvas"]').click()"""
-        # Private: they take the Sketchpad's internal payload; scripts have /label.
+        # Private: they take the Sketchpad's internal payload; scripts have /label and /label_number.
         for digit, button in [(None, right), *enumerate(digits)]:
             button.click(labeller(digit), pad, self.counter, show_progress="hidden", api_visibility="private",
                          concurrency_limit=SAVES_AT_ONCE, concurrency_id="label").success(
                 None, None, None, js=clear_pad, api_visibility="private")
+        # Named apart from /label_number, the public endpoint with the same job for image files.
         gr.on([save_typed.click, number.submit], label_number, [pad, number], [self.counter, number], show_progress="hidden",
-              api_visibility="private", concurrency_limit=SAVES_AT_ONCE, concurrency_id="label").success(
+              api_name="label_typed_number", api_visibility="private", concurrency_limit=SAVES_AT_ONCE, concurrency_id="label").success(
             None, None, None, js=clear_pad, api_visibility="private")
 
     def follow(self, verdict: gr.Markdown, readings: list) -> None:
@@ -176,9 +188,12 @@ def labeller(digit: int | None):
 
 
 def build_api() -> None:
-    """/label for scripts: no UI of its own."""
+    """/label and /label_number for scripts: no UI of their own."""
     image = ImageUpload(label="image", visible=False)  # /predict's upload path: no stray file per call
     digit = gr.Number(label="digit", visible=False)  # no precision: Gradio would round 3.5 to 4 silently
+    text = gr.Textbox(label="text", visible=False)
     answer = gr.JSON(label="saved", visible=False)
     gr.Button(visible=False).click(label_image_file, [image, digit], answer, api_name="label",
+                                   concurrency_limit=SAVES_AT_ONCE, concurrency_id="label")
+    gr.Button(visible=False).click(label_number_file, [image, text], answer, api_name="label_number",
                                    concurrency_limit=SAVES_AT_ONCE, concurrency_id="label")
