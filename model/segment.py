@@ -15,7 +15,8 @@ The pad sends a picture, not strokes, so this works on the ink alone:
    digit is decided later by the networks (model/number.py).
 
 Every piece (a component, or a part of one) comes with its box in ink-map pixels and its
-extent with the slant taken out, in writing order.
+extent with the slant taken out, in writing order. `linked`, `allowed` and `cut_ink` say by
+geometry which runs of pieces may be one digit, and how much ink their cuts crossed.
 """
 
 from __future__ import annotations
@@ -275,3 +276,54 @@ def split_piece(piece: Piece, ys: np.ndarray, xs: np.ndarray, upright: np.ndarra
     for part in parts:
         part.parts = len(parts)
     return parts, next_label
+
+
+# --- Runs of pieces that may be one digit (model/number.py's candidates) -----------------------
+
+# The pieces of one digit leave no gap in x wider than this share of the digit height between them.
+LINK_GAP = 0.15
+
+
+def linked(run: list[Piece], height: float) -> bool:
+    """Whether the pieces leave no gap in x (slant taken out) wider than LINK_GAP of the digit height between them."""
+    reach = -math.inf
+    for piece in sorted(run, key=lambda p: p.left):
+        if reach > -math.inf and piece.left - reach > LINK_GAP * height:
+            return False
+        reach = max(reach, piece.right)
+    return True
+
+
+def allowed(run: list[Piece], widths: dict[int, float], height: float) -> bool:
+    """Whether the run may be one digit as far as cut components go: of each, neighbouring parts
+    only (never parts 0 and 2 without 1); of a component too narrow for three digits (under
+    NARROW of the digit height), or one with other components beside it, parts reaching one of
+    its ends; and such parts beside other components overlap them in x."""
+    parts: dict[int, list[Piece]] = {}
+    for piece in run:
+        parts.setdefault(piece.component, []).append(piece)
+    for component, held in parts.items():
+        numbers = sorted(p.part for p in held)
+        if numbers[-1] - numbers[0] + 1 != len(numbers):
+            return False
+        if len(held) == held[0].parts:
+            continue
+        if (len(parts) > 1 or widths[component] < NARROW * height) and numbers[0] != 0 and numbers[-1] != held[0].parts - 1:
+            return False
+        if len(parts) > 1:  # a part with other components: it must overlap them (a 7's bar over its stem)
+            low, high = min(p.left for p in held), max(p.right for p in held)
+            if not any(min(high, p.right) > max(low, p.left) for p in run if p.component != component):
+                return False
+    return True
+
+
+def cut_ink(run: list[Piece]) -> tuple[float, float]:
+    """(stroke widths of ink on the cuts around the run, how many of its sides are cuts, not the
+    ends of components)."""
+    ink, sides = 0.0, 0.0
+    for component in {p.component for p in run}:
+        parts = sorted((p for p in run if p.component == component), key=lambda p: p.part)
+        for crossed in (parts[0].cuts[0], parts[-1].cuts[1]):
+            if crossed is not None:
+                ink, sides = ink + crossed, sides + 1
+    return ink, sides

@@ -115,13 +115,34 @@ def test_a_broad_lone_digit_stays_one_digit(classifier):
     six = [[(1.6 * x, y) for x, y in stroke] for stroke in STROKES[6]]
     picture = written("6", "single", 6, {6: [six]}).picture
     examined = examine(classifier, picture)
-    bonus = number.scores(examined) - (examined.features @ number.WEIGHTS + number.BIAS)
+    bonus = number.scores(examined, echo=0) - (examined.features @ number.WEIGHTS + number.BIAS)
     holds_all = [c.first == 0 and c.last == len(examined.lines.pieces) for c in examined.candidates]
     assert np.allclose(bonus, np.where(holds_all, number.ALL_INK, 0.0)) and sum(holds_all) == 1
     assert read_number(classifier, picture).text == "6"
     # Beside a dot, no candidate holds all the ink: nothing gets the bonus.
     decimal = examine(classifier, written("6.5", "decimal", 0).picture)
-    assert np.allclose(number.scores(decimal), decimal.features @ number.WEIGHTS + number.BIAS)
+    assert np.allclose(number.scores(decimal, echo=0), decimal.features @ number.WEIGHTS + number.BIAS)
+
+
+def test_a_broad_digit_beside_another_is_not_read_as_itself_and_a_sliver(classifier):
+    # The examples' 4 drawn 1.4 times as wide, after a 1: cut near its edge, its big part still
+    # reads 4 and the sliver another 4, which outscored the whole 4 before `echoes`.
+    four = [[(1.4 * x, y) for x, y in stroke] for stroke in STROKES[4]]
+    picture = written("14", "spaced", 0, {**HAND, 4: [four]}).picture
+    examined = examine(classifier, picture)
+    echoing = number.echoes(examined)
+    pieces, read = examined.lines.pieces, examined.probabilities.argmax(axis=1)
+    for row in np.flatnonzero(echoing):  # each one is a part of one component that reads as the whole
+        c = examined.candidates[row]
+        (component,) = {p.component for p in pieces[c.first:c.last]}
+        span = [i for i, p in enumerate(pieces) if p.component == component]
+        whole = next(r for r, w in enumerate(examined.candidates) if (w.first, w.last) == (span[0], span[-1] + 1))
+        assert c.last - c.first < len(span) and read[whole] == read[row] == 4
+        assert examined.probabilities[whole].max() >= number.ECHO_SURE
+    assert echoing.any()
+    assert np.allclose(number.scores(examined) - number.scores(examined, echo=0), np.where(echoing, -number.ECHO, 0.0))
+    assert number.reading_of(examined, classifier, echo=0).text == "144"
+    assert read_number(classifier, picture).text == "14"
 
 
 def test_the_reading_as_json(classifier):

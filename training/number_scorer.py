@@ -23,11 +23,13 @@ weights, which is why they stay):
 
 --all-ink V [V ...] fits nothing: it reads --per-kind numbers of each kind by the checking
 writers with each value of the reader's ALL_INK (the bonus of a candidate holding all the ink)
-in turn, and with --all-ink-width each ALL_INK_WIDTH (how narrow it must be). That is how both
-were chosen:
+in turn, with --all-ink-width each ALL_INK_WIDTH (how narrow it must be), and with --echo each
+ECHO (what a part of a component that reads as the whole component loses; ECHO_SURE is set in
+model/number.py). That is how all three were chosen:
 
     python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --all-ink 0 15 30 45 60 80
     python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --all-ink 45 --all-ink-width 1 1.2 1.5
+    python -m training.number_scorer --weights /tmp/cnn14/cnn.pt --check-writers 15-20 --per-kind 300 --all-ink 45 --echo 0 20 45 90
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 import torch
 
 from model import load_classifier
-from model.number import ALL_INK, ALL_INK_WIDTH, BIAS, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
+from model.number import ALL_INK, ALL_INK_WIDTH, BIAS, ECHO, FEATURES, SKIP, WEIGHTS, Candidate, best_path, examine, reading_of, scores as candidate_scores
 from model.paths import SHARED_STROKES, TRAINING_WRITERS
 from training.numbers import KINDS, make_numbers, symbol_masks
 from training.strokes import training_digits, writer_range
@@ -162,12 +164,12 @@ def fit(data: list[tuple], texts: list[str], seed: int) -> tuple[np.ndarray, flo
 
 
 def exact(classifier, numbers, examined_all, weights, bias, skip, all_ink: float = ALL_INK,
-          all_ink_width: float = ALL_INK_WIDTH) -> dict[str, float]:
+          all_ink_width: float = ALL_INK_WIDTH, echo: float = ECHO) -> dict[str, float]:
     """The share of numbers read exactly, by kind."""
     right, total = defaultdict(int), defaultdict(int)
     for (kind, _, text, _), examined in zip(numbers, examined_all):
         total[kind] += 1
-        right[kind] += reading_of(examined, classifier, weights, bias, skip, all_ink, all_ink_width).text == text
+        right[kind] += reading_of(examined, classifier, weights, bias, skip, all_ink, all_ink_width, echo).text == text
     return {kind: right[kind] / total[kind] for kind in KINDS}
 
 
@@ -185,17 +187,20 @@ def main(argv=None) -> None:
                         help="fit nothing: read --per-kind numbers of each kind by the checking writers with each of these ALL_INK bonuses")
     parser.add_argument("--all-ink-width", type=float, nargs="+", default=[ALL_INK_WIDTH], metavar="W",
                         help=f"with --all-ink: each of these ALL_INK_WIDTH too (default: {ALL_INK_WIDTH:g})")
+    parser.add_argument("--echo", type=float, nargs="+", default=[ECHO], metavar="E",
+                        help=f"with --all-ink: each of these ECHO too (default: {ECHO:g})")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     classifier = load_classifier(args.weights)
     if args.all_ink:
         checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), args.per_kind, args.seed + 1)
         examined_all = [examine(classifier, written.picture) for _, _, _, written in checking]
-        for width in args.all_ink_width:
-            for bonus in args.all_ink:
-                shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, all_ink=bonus, all_ink_width=width)
-                print(f"ALL_INK {bonus:>5g}, ALL_INK_WIDTH {width:>4g}: " + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS),
-                      flush=True)
+        for echo in args.echo:
+            for width in args.all_ink_width:
+                for bonus in args.all_ink:
+                    shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, bonus, width, echo)
+                    print(f"ALL_INK {bonus:>5g}, ALL_INK_WIDTH {width:>4g}, ECHO {echo:>4g}: "
+                          + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS), flush=True)
         return
     fitting = make_numbers(training_digits(SHARED_STROKES, args.fit_writers), args.per_kind, args.seed)
     checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), max(50, args.per_kind // 2), args.seed + 1)
