@@ -73,6 +73,9 @@ ALL_INK, ALL_INK_WIDTH = 45.0, 1.0
 # sliver a 3. Chosen on numbers by writers 15-20 read by a CNN trained without them (the same
 # command as ALL_INK's with --echo); more, or less sure, lost touching pairs.
 ECHO, ECHO_SURE = 45.0, 0.9
+# A candidate the segment gate gives under HOPELESS of being one digit is never chosen, so the network
+# (most of a number's read time) skips it; whole components and all the ink are kept for `echoes`.
+HOPELESS = 0.01
 # Leaving a piece out of every symbol costs this much score (a speck the dust rule missed).
 SKIP = 5.55
 # Probabilities below this are taken as this, so that one impossible candidate is not -inf.
@@ -151,6 +154,12 @@ class Candidate:
     def holds_all(self, pieces: list[Piece]) -> bool:
         """Whether it is every one of the picture's `pieces`: all the ink."""
         return self.first == 0 and self.last == len(pieces)
+
+    def whole_component(self, pieces: list[Piece]) -> bool:
+        """Whether it is all of one connected component of ink, and nothing else."""
+        component = pieces[self.first].component
+        beside = pieces[max(0, self.first - 1):self.first] + pieces[self.last:self.last + 1]
+        return all(p.component == component for p in pieces[self.first:self.last]) and all(p.component != component for p in beside)
 
 
 @dataclass
@@ -257,16 +266,24 @@ def examine(classifier, image) -> Examined | None:
 
 
 def examine_many(classifier, images: list) -> list[Examined | None]:
-    """`examine` for many pictures: every picture's candidates in one batch through each network."""
+    """`examine` for many pictures: every picture's candidates in one batch through each network,
+    the segment gate first, so that the candidates it finds HOPELESS are never read."""
     found = [taken_apart(image) for image in images]
     drawn = [f for f in found if f is not None]
     if not drawn:
         return [None] * len(images)
     batch = np.stack([c.image for _, _, _, candidates in drawn for c in candidates])
-    probabilities = classifier.probabilities(batch)
-    digit_like = classifier.gate.digit_probability(batch) if classifier.gate is not None else None
     segments = segment_gate()
     whole = segments.digit_probability(batch) if segments is not None else None
+    if whole is not None:
+        keep = np.concatenate([[c.holds_all(lines.pieces) or c.whole_component(lines.pieces) for c in candidates]
+                               for _, _, lines, candidates in drawn]) | (whole >= HOPELESS)
+        kept = iter(keep)
+        for _, _, _, candidates in drawn:
+            candidates[:] = [c for c in candidates if next(kept)]
+        batch, whole = batch[keep], whole[keep]
+    probabilities = classifier.probabilities(batch)
+    digit_like = classifier.gate.digit_probability(batch) if classifier.gate is not None else None
     examined, start = [], 0
     for f in found:
         if f is None:

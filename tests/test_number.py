@@ -165,19 +165,34 @@ def test_the_reading_as_json(classifier):
 
 def test_one_forward_pass_per_network_for_all_candidates(classifier):
     calls = []
-    networks = [classifier, classifier.gate, segment_gate()]
+    networks = {"segment gate": segment_gate(), "network": classifier, "gate": classifier.gate}
     originals = []
-    for network in networks:
+    for label, network in networks.items():
         name = "probabilities" if network is classifier else "digit_probability"
         original = getattr(network, name)
         originals.append((network, name, original))
-        setattr(network, name, lambda images, original=original: calls.append(len(images)) or original(images))
+        setattr(network, name, lambda images, original=original, label=label: calls.append((label, len(images))) or original(images))
     try:
         examined = examine(classifier, written("75650", "close", 2).picture)
     finally:
         for network, name, original in originals:
             setattr(network, name, original)
-    assert len(calls) == 3 and calls[0] == len(examined.candidates) > 5
+    # The segment gate reads every candidate first; the network and the gate read those it left.
+    assert [label for label, _ in calls] == list(networks)
+    assert calls[0][1] >= calls[1][1] == calls[2][1] == len(examined.candidates) > 5
+
+
+def test_candidates_the_segment_gate_finds_hopeless_are_left_out_and_change_nothing(classifier, monkeypatch):
+    picture = written("3851", "touching", 0).picture
+    examined = examine(classifier, picture)
+    pieces = examined.lines.pieces
+    for c, whole in zip(examined.candidates, examined.whole):
+        assert whole >= number.HOPELESS or c.holds_all(pieces) or c.whole_component(pieces)
+    monkeypatch.setattr(number, "HOPELESS", 0.0)
+    everything = examine(classifier, picture)
+    assert len(everything.candidates) > len(examined.candidates)
+    assert any(w < 0.01 and not c.whole_component(pieces) for c, w in zip(everything.candidates, everything.whole))
+    assert number.reading_of(everything, classifier).text == number.reading_of(examined, classifier).text == "3851"
 
 
 def test_every_way_in_and_every_size_reads_the_same(classifier):

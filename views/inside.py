@@ -98,7 +98,7 @@ def split_html(classifier: Classifier, image) -> str:
     components = len({p.component for p in lines.pieces})
     facts = (f"{components} connected piece{'s' if components != 1 else ''} of ink, cut into {len(lines.pieces)}; "
              f"{tried} cut{'s' if tried != 1 else ''} tried (grey), {kept} kept (red); "
-             f"{len(examined.candidates)} candidate digits scored by the network in one batch; "
+             f"{len(examined.candidates)} candidate digits the segment gate did not rule out, scored by the network in one batch; "
              f"{len(merged)} of the digits kept joined from several pieces (slabs of a cut, a 4's two strokes, a 7's bar).")
     width = min(SPLIT_WIDTH, picture.shape[1])
     pieces = figure(f'<img src="{png_source(picture)}" alt="the pieces of ink" width="{width}" style="max-width: 100%; height: auto">',
