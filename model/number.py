@@ -157,9 +157,8 @@ class Candidate:
 
     def whole_component(self, pieces: list[Piece]) -> bool:
         """Whether it is all of one connected component of ink, and nothing else."""
-        component = pieces[self.first].component
-        beside = pieces[max(0, self.first - 1):self.first] + pieces[self.last:self.last + 1]
-        return all(p.component == component for p in pieces[self.first:self.last]) and all(p.component != component for p in beside)
+        run = pieces[self.first:self.last]
+        return len({p.component for p in run}) == 1 and len(run) == run[0].parts
 
 
 @dataclass
