@@ -15,6 +15,7 @@ also by Classifier.predict, which the reader must match. Then the server-side ti
     python -m bench.numbers                      # the measuring writers (21-30): the figures to report
     python -m bench.numbers --writers train      # writers 01-20: the only numbers to tune on
     python -m bench.numbers --per-kind 50 --show 5   # fewer, and print some misreadings
+    python -m bench.numbers --writers train --hopeless 0   # the network reads every candidate
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 from model import load_classifier
 from model.canvas import sketchpad_value
 from model.ink import ink_map
-from model.number import read_number
+from model.number import HOPELESS, examine, reading_of
 from model.picture import read_pixels
 from model.preprocess import mnist_crop
 from model.segment import layout
@@ -67,7 +68,8 @@ def read_components(classifier, picture) -> str:
     return "".join(texts)
 
 
-def timing(classifier, writers: dict[str, dict[int, list[Strokes]]], repeats: int, seed: int) -> dict[int, float]:
+def timing(classifier, writers: dict[str, dict[int, list[Strokes]]], repeats: int, seed: int,
+           hopeless: float = HOPELESS) -> dict[int, float]:
     """Server-side p50 ms to read a 1-digit and a 6-digit number (close-spaced), as Sketchpad
     values on the same pad: wide enough for the six digits. The writers take turns: how often
     close digits touch, and so how many cuts are tried, is a writer's habit."""
@@ -85,11 +87,11 @@ def timing(classifier, writers: dict[str, dict[int, list[Strokes]]], repeats: in
             pictures[n].append(sketchpad_value(canvas))
     results = {}
     for n, values in pictures.items():
-        read_number(classifier, values[0])  # warm
+        reading_of(examine(classifier, values[0], hopeless), classifier)  # warm
         times = []
         for value in values:
             start = time.perf_counter()
-            read_number(classifier, value)
+            reading_of(examine(classifier, value, hopeless), classifier)
             times.append(time.perf_counter() - start)
         results[n] = 1000 * float(np.median(times))
     return results
@@ -104,6 +106,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=60, help="numbers timed of each length (default: 60)")
     parser.add_argument("--show", type=int, default=0, help="print this many misreadings per kind")
+    parser.add_argument("--hopeless", type=float, default=HOPELESS,
+                        help=f"the network skips candidates the segment gate gives under this (default: the reader's {HOPELESS:g}; "
+                             "0 reads them all, to see what skipping saves and costs)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # as the app serves
 
@@ -116,7 +121,7 @@ def main(argv=None) -> dict:
     predicted = 0  # lone digits that Classifier.predict reads right: the reader must match it
     wrong: dict[str, list[str]] = defaultdict(list)
     for kind, writer, text, written in numbers:
-        reading = read_number(classifier, written.picture)
+        reading = reading_of(examine(classifier, written.picture, args.hopeless), classifier)
         right["reader"][kind] += reading.text == text
         right["split"][kind] += split_right(reading, written)
         right["components"][kind] += read_components(classifier, written.picture) == text
@@ -138,7 +143,7 @@ def main(argv=None) -> dict:
     print(f"\nsingle digits read right by Classifier.predict on the whole picture: {predicted / args.per_kind:.1%}")
     for kind, lines in ((kind, lines) for kind, lines in wrong.items() if lines):  # the misreadings --show asked for
         print(f"\n{kind}: " + "; ".join(lines))
-    times = timing(classifier, by_writer(digits), args.repeats, args.seed)
+    times = timing(classifier, by_writer(digits), args.repeats, args.seed, args.hopeless)
     report["p50_ms"] = times
     print(f"\nserver-side read, p50 over {args.repeats} numbers on the same pad: 1 digit {times[1]:.1f} ms, "
           f"6 digits {times[6]:.1f} ms (x{times[6] / times[1]:.2f})")

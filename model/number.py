@@ -258,15 +258,15 @@ def echoes(examined: Examined) -> np.ndarray:
     return result
 
 
-def examine(classifier, image) -> Examined | None:
+def examine(classifier, image, hopeless: float = HOPELESS) -> Examined | None:
     """Pieces, candidates, their 28x28s and what the network and the gate make of them, in
     one forward pass each; None when the picture is blank."""
-    return examine_many(classifier, [image])[0]
+    return examine_many(classifier, [image], hopeless)[0]
 
 
-def examine_many(classifier, images: list) -> list[Examined | None]:
+def examine_many(classifier, images: list, hopeless: float = HOPELESS) -> list[Examined | None]:
     """`examine` for many pictures: every picture's candidates in one batch through each network,
-    the segment gate first, so that the candidates it finds HOPELESS are never read."""
+    the segment gate first, so that those it gives under `hopeless` are never read."""
     found = [taken_apart(image) for image in images]
     drawn = [f for f in found if f is not None]
     if not drawn:
@@ -276,7 +276,7 @@ def examine_many(classifier, images: list) -> list[Examined | None]:
     whole = segments.digit_probability(batch) if segments is not None else None
     if whole is not None:
         keep = np.concatenate([[c.holds_all(lines.pieces) or c.whole_component(lines.pieces) for c in candidates]
-                               for _, _, lines, candidates in drawn]) | (whole >= HOPELESS)
+                               for _, _, lines, candidates in drawn]) | (whole >= hopeless)
         kept = iter(keep)
         for _, _, _, candidates in drawn:
             candidates[:] = [c for c in candidates if next(kept)]

@@ -182,14 +182,13 @@ def test_one_forward_pass_per_network_for_all_candidates(classifier):
     assert calls[0][1] >= calls[1][1] == calls[2][1] == len(examined.candidates) > 5
 
 
-def test_candidates_the_segment_gate_finds_hopeless_are_left_out_and_change_nothing(classifier, monkeypatch):
+def test_candidates_the_segment_gate_finds_hopeless_are_left_out_and_change_nothing(classifier):
     picture = written("3851", "touching", 0).picture
     examined = examine(classifier, picture)
     pieces = examined.lines.pieces
     for c, whole in zip(examined.candidates, examined.whole):
         assert whole >= number.HOPELESS or c.holds_all(pieces) or c.whole_component(pieces)
-    monkeypatch.setattr(number, "HOPELESS", 0.0)
-    everything = examine(classifier, picture)
+    everything = examine(classifier, picture, hopeless=0.0)
     assert len(everything.candidates) > len(examined.candidates)
     assert any(w < 0.01 and not c.whole_component(pieces) for c, w in zip(everything.candidates, everything.whole))
     assert number.reading_of(everything, classifier).text == number.reading_of(examined, classifier).text == "3851"
