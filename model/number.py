@@ -73,8 +73,9 @@ ALL_INK, ALL_INK_WIDTH = 45.0, 1.0
 # sliver a 3. Chosen on numbers by writers 15-20 read by a CNN trained without them (the same
 # command as ALL_INK's with --echo); more, or less sure, lost touching pairs.
 ECHO, ECHO_SURE = 45.0, 0.9
-# A candidate the segment gate gives under HOPELESS of being one digit is never chosen, so the network
-# (most of a number's read time) skips it; whole components and all the ink are kept for `echoes`.
+# A candidate the segment gate gives under HOPELESS of being one digit was never chosen in the
+# training writers' numbers (`bench.numbers --writers train --hopeless 0`), so the network, most
+# of a number's read time, skips it; whole components and all the ink are kept for `echoes`.
 HOPELESS = 0.01
 # Leaving a piece out of every symbol costs this much score (a speck the dust rule missed).
 SKIP = 5.55
