@@ -243,19 +243,12 @@ def echoes(examined: Examined) -> np.ndarray:
     whole component reads at least ECHO_SURE sure."""
     pieces, candidates = examined.lines.pieces, examined.candidates
     read, sure = examined.probabilities.argmax(axis=1), examined.probabilities.max(axis=1)
-    spans: dict[int, list[int]] = {}
-    for index, piece in enumerate(pieces):
-        spans.setdefault(piece.component, []).append(index)
-    row_of = {(c.first, c.last): row for row, c in enumerate(candidates)}
+    whole_of = {pieces[c.first].component: row for row, c in enumerate(candidates) if c.whole_component(pieces)}
     result = np.zeros(len(candidates), dtype=bool)
     for row, c in enumerate(candidates):
         components = {piece.component for piece in pieces[c.first:c.last]}
-        if len(components) != 1:
-            continue
-        span = spans[components.pop()]
-        whole = row_of.get((span[0], span[-1] + 1)) if span[-1] - span[0] + 1 == len(span) else None
-        if c.last - c.first < len(span) and whole is not None and read[whole] == read[row] and sure[whole] >= ECHO_SURE:
-            result[row] = True
+        whole = whole_of.get(components.pop()) if len(components) == 1 else None
+        result[row] = whole not in (None, row) and read[whole] == read[row] and sure[whole] >= ECHO_SURE
     return result
 
 

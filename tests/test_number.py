@@ -190,7 +190,7 @@ def test_candidates_the_segment_gate_finds_hopeless_are_left_out_and_change_noth
         assert whole >= number.HOPELESS or c.holds_all(pieces) or c.whole_component(pieces)
     everything = examine(classifier, picture, hopeless=0.0)
     assert len(everything.candidates) > len(examined.candidates)
-    assert any(w < 0.01 and not c.whole_component(pieces) for c, w in zip(everything.candidates, everything.whole))
+    assert any(w < number.HOPELESS and not c.whole_component(pieces) for c, w in zip(everything.candidates, everything.whole))
     assert number.reading_of(everything, classifier).text == number.reading_of(examined, classifier).text == "3851"
 
 
