@@ -30,7 +30,7 @@ import torch
 from model import load_classifier
 from model.canvas import sketchpad_value
 from model.ink import ink_map
-from model.number import HOPELESS, examine, reading_of
+from model.number import HOPELESS, read_number
 from model.picture import read_pixels
 from model.preprocess import mnist_crop
 from model.segment import layout
@@ -87,11 +87,11 @@ def timing(classifier, writers: dict[str, dict[int, list[Strokes]]], repeats: in
             pictures[n].append(sketchpad_value(canvas))
     results = {}
     for n, values in pictures.items():
-        reading_of(examine(classifier, values[0], hopeless), classifier)  # warm
+        read_number(classifier, values[0], hopeless)  # warm
         times = []
         for value in values:
             start = time.perf_counter()
-            reading_of(examine(classifier, value, hopeless), classifier)
+            read_number(classifier, value, hopeless)
             times.append(time.perf_counter() - start)
         results[n] = 1000 * float(np.median(times))
     return results
@@ -121,7 +121,7 @@ def main(argv=None) -> dict:
     predicted = 0  # lone digits that Classifier.predict reads right: the reader must match it
     wrong: dict[str, list[str]] = defaultdict(list)
     for kind, writer, text, written in numbers:
-        reading = reading_of(examine(classifier, written.picture, args.hopeless), classifier)
+        reading = read_number(classifier, written.picture, args.hopeless)
         right["reader"][kind] += reading.text == text
         right["split"][kind] += split_right(reading, written)
         right["components"][kind] += read_components(classifier, written.picture) == text

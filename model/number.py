@@ -176,18 +176,18 @@ class Examined:
     features: np.ndarray  # len(candidates) x len(FEATURES)
 
 
-def read_number(classifier, image) -> Reading:
+def read_number(classifier, image, hopeless: float = HOPELESS) -> Reading:
     """Read a picture of a number (anything `Classifier.predict` accepts) with `classifier`.
 
     Raises what `predict` raises for pictures that cannot be read.
     """
-    return read_numbers(classifier, [image])[0]
+    return read_numbers(classifier, [image], hopeless)[0]
 
 
-def read_numbers(classifier, images: list) -> list[Reading]:
+def read_numbers(classifier, images: list, hopeless: float = HOPELESS) -> list[Reading]:
     """`read_number` for many pictures, with one forward pass per network for all their candidates
     (the page reads the strokes of a whole class at once)."""
-    return [reading_of(examined, classifier) for examined in examine_many(classifier, images)]
+    return [reading_of(examined, classifier) for examined in examine_many(classifier, images, hopeless)]
 
 
 def reading_of(examined: Examined | None, classifier, weights: np.ndarray = WEIGHTS, bias: float = BIAS,
