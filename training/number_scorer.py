@@ -35,6 +35,7 @@ model/number.py). That is how all three were chosen:
 from __future__ import annotations
 
 import argparse
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -195,12 +196,10 @@ def main(argv=None) -> None:
     if args.all_ink:
         checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), args.per_kind, args.seed + 1)
         examined_all = [examine(classifier, written.picture) for _, _, _, written in checking]
-        for echo in args.echo:
-            for width in args.all_ink_width:
-                for bonus in args.all_ink:
-                    shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, bonus, width, echo)
-                    print(f"ALL_INK {bonus:>5g}, ALL_INK_WIDTH {width:>4g}, ECHO {echo:>4g}: "
-                          + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS), flush=True)
+        for echo, width, bonus in itertools.product(args.echo, args.all_ink_width, args.all_ink):
+            shares = exact(classifier, checking, examined_all, WEIGHTS, BIAS, SKIP, bonus, width, echo)
+            print(f"ALL_INK {bonus:>5g}, ALL_INK_WIDTH {width:>4g}, ECHO {echo:>4g}: "
+                  + "  ".join(f"{kind} {shares[kind]:.1%}" for kind in KINDS), flush=True)
         return
     fitting = make_numbers(training_digits(SHARED_STROKES, args.fit_writers), args.per_kind, args.seed)
     checking = make_numbers(training_digits(SHARED_STROKES, args.check_writers), max(50, args.per_kind // 2), args.seed + 1)
