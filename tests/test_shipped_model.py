@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bench.drawn_digits import load_strokes
+from bench.mnist_pictures import picture_accuracy
 from training.mnist import load_mnist
 from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
@@ -33,6 +34,14 @@ def test_shipped_weights_meet_their_mnist_test_floor(mnist_dir, arch):
     accuracy = float((probabilities.argmax(1) == labels.numpy()).mean())
     assert accuracy >= MNIST_FLOORS.get(arch, 0.98), f"{arch}: MNIST test accuracy {accuracy:.4%}"
     assert accuracy == pytest.approx(classifier.metadata["test_accuracy"], abs=2e-4)  # the metadata tells the truth
+
+
+@pytest.mark.parametrize("arch", list(NETWORKS))
+def test_shipped_weights_meet_it_on_mnist_test_digits_as_pictures_through_the_whole_path(mnist_dir, arch):
+    images, labels = load_mnist(mnist_dir, train=False)
+    as_bytes = images[:, 0].mul(255).round().byte().numpy()  # what a PNG of each digit decodes to
+    accuracy = picture_accuracy(load_classifier(arch=arch), as_bytes, labels.numpy())
+    assert accuracy >= MNIST_FLOORS.get(arch, 0.98), f"{arch}: MNIST test digits as pictures {accuracy:.4%}"
 
 
 def test_shipped_cnn_reads_human_drawings_through_the_whole_path(strokes_dir):
