@@ -26,11 +26,12 @@ from training.replay import mnist_test_set
 BATCH = 500  # pictures per predict_batch call: memory stays flat, the batch still fills the cores
 
 
-def picture_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> float:
-    """Share of `images` (N x 28 x 28 uint8, MNIST's white on black) that predict_batch reads as their label."""
+def picture_accuracy(classifier, pictures, labels: np.ndarray) -> float:
+    """Share of `pictures` (anything predict_batch takes: here N x 28 x 28 uint8, MNIST's white on
+    black) that predict_batch reads as their label; a blank answer is wrong."""
     read = []
-    for start in range(0, len(images), BATCH):
-        read += [p.top(1)[0][0] if not p.blank else -1 for p in classifier.predict_batch(list(images[start:start + BATCH]))]
+    for start in range(0, len(pictures), BATCH):
+        read += [p.top(1)[0][0] if not p.blank else -1 for p in classifier.predict_batch(list(pictures[start:start + BATCH]))]
     return float(np.mean(np.array(read) == labels))
 
 

@@ -6,6 +6,7 @@ import pytest
 from bench.drawn_digits import load_strokes
 from bench.mnist_pictures import picture_accuracy
 from training.mnist import load_mnist
+from training.replay import mnist_digits
 from model import load_classifier
 from model.canvas import draw_like_a_person, sketchpad_value
 from model.registry import NETWORKS
@@ -38,9 +39,8 @@ def test_shipped_weights_meet_their_mnist_test_floor(mnist_dir, arch):
 
 @pytest.mark.parametrize("arch", list(NETWORKS))
 def test_shipped_weights_meet_it_on_mnist_test_digits_as_pictures_through_the_whole_path(mnist_dir, arch):
-    images, labels = load_mnist(mnist_dir, train=False)
-    as_bytes = images[:, 0].mul(255).round().byte().numpy()  # what a PNG of each digit decodes to
-    accuracy = picture_accuracy(load_classifier(arch=arch), as_bytes, labels.numpy())
+    mnist = mnist_digits(mnist_dir, train=False)  # the stored bytes: what a PNG of each digit decodes to
+    accuracy = picture_accuracy(load_classifier(arch=arch), mnist.images, mnist.labels)
     assert accuracy >= MNIST_FLOORS.get(arch, 0.98), f"{arch}: MNIST test digits as pictures {accuracy:.4%}"
 
 
@@ -49,6 +49,5 @@ def test_shipped_cnn_reads_human_drawings_through_the_whole_path(strokes_dir):
     rng = np.random.default_rng(0)
     classifier = load_classifier()
     values = [sketchpad_value(draw_like_a_person(d["strokes"], rng)) for d in digits]
-    guesses = [p.top(1)[0][0] if not p.blank else -1 for p in classifier.predict_batch(values)]
-    accuracy = float(np.mean([g == d["label"] for g, d in zip(guesses, digits)]))
+    accuracy = picture_accuracy(classifier, values, np.array([d["label"] for d in digits]))
     assert accuracy >= 0.97, f"drawn-digit top-1 {accuracy:.2%}"
