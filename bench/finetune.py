@@ -8,6 +8,7 @@ training writers, so that no setting is ever chosen on the writers that measure 
     python -m bench.finetune --repeat 10      # ten classes, each taught as the board's button does
     python -m bench.finetune                  # one big fine-tune: half of each writer's drawings, scored on the rest
     python -m bench.finetune --class-only     # only the click's time for a class of 300
+    python -m bench.finetune --class-only --steps 300   # the same with another number of steps
 
 --repeat N: N classes, each of every digit of the measuring writers drawn with its own seed
 (its own sizes and places on the pad), labelled in its own random order and numbered from its
@@ -208,10 +209,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--tune", action="store_true", help=f"try TUNE_GRID's settings on --repeat classes (default 6) "
                         f"of training writers {TUNE_WRITERS}, taught to --weights")
     parser.add_argument("--weights", type=Path, default=None, help=f"with --tune: a CNN trained without writers {TUNE_WRITERS}")
+    parser.add_argument("--steps", type=int, default=None, help="fine-tune for this many steps instead of "
+                        "training/finetune.py's STEPS, to set a recipe's time against the shipped one's (not with --tune)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if args.tune and (args.weights is None or args.class_only):
-        parser.error(f"--tune needs --weights, a CNN trained without writers {TUNE_WRITERS} (see above), and no --class-only")
+    if args.tune and (args.weights is None or args.class_only or args.steps):
+        parser.error(f"--tune needs --weights, a CNN trained without writers {TUNE_WRITERS} (see above), "
+                     "and no --class-only or --steps (TUNE_GRID sets the steps)")
+    settings = {} if args.steps is None else {"steps": args.steps}
 
     digits = training_digits(args.strokes, writer_range(TUNE_WRITERS)) if args.tune else load_strokes(args.strokes)
     if not digits:
@@ -224,7 +229,7 @@ def main(argv=None) -> dict:
             args.json.write_text(json.dumps(report, indent=2))
         return report
     if args.repeat:
-        report = {"threads": torch.get_num_threads(), **repeat(digits, args.repeat, args.seed)}
+        report = {"threads": torch.get_num_threads(), **repeat(digits, args.repeat, args.seed, **settings)}
         if args.json:
             args.json.write_text(json.dumps(report, indent=2))
         return report
@@ -238,16 +243,16 @@ def main(argv=None) -> dict:
     print(f"{len(images)} drawings drawn on the app's canvas; MNIST after on the {mnist.source}", flush=True)
 
     if args.class_only:
-        timed = click(as_rows(images, labels, 1))
+        timed = click(as_rows(images, labels, 1), **settings)
         report = {"threads": torch.get_num_threads(), "class_of_300": timed}
         print(f"a class of {len(images)}: the whole click {timed['wall_seconds']:.1f} s wall, {timed['cpu_seconds']:.1f} s of CPU "
               f"on {torch.get_num_threads()} thread(s); held out {timed['held_out_before']:.2%} -> {timed['held_out_after']:.2%}, "
               f"MNIST {timed['mnist_after']:.2%} (floor {FLOOR_SECONDS:.0f} s)")
     else:
         held = ~train
-        result = fine_tune_and_score(shipped, images, labels, train, held, mnist)
+        result = fine_tune_and_score(shipped, images, labels, train, held, mnist, **settings)
         pick = np.random.default_rng(args.seed).choice(np.flatnonzero(train), CLASS_OF, replace=False)
-        timed = click(as_rows(images[pick], labels[pick], 1))
+        timed = click(as_rows(images[pick], labels[pick], 1), **settings)
         report = {"drawings": len(images), "writers": len(set(writers)), "mnist_test": mnist.source,
                   "threads": torch.get_num_threads(), **result, "class_of_300": timed}
         print(f"\nfine-tuned on {result['trained_on']} drawings (half of each writer's), "
