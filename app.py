@@ -137,8 +137,8 @@ def finetune_on_gpu(*args, **kwargs) -> dict:
 
 
 if spaces is not None:
-    # 150 steps of a 140k-parameter CNN are seconds of GPU work; a short duration gets the
-    # teacher a GPU sooner (spaces-zerogpu.md, "Duration Management").
+    # A fine-tune (training.finetune.STEPS steps of a 140k-parameter CNN) is seconds of GPU
+    # work; a short duration gets the teacher a GPU sooner (spaces-zerogpu.md, "Duration Management").
     finetune_on_gpu = spaces.GPU(duration=30)(finetune_on_gpu)
 
 
