@@ -62,8 +62,8 @@ Progress = Callable[..., object]  # called as progress(fraction, "text"); gr.Pro
 # 15-20 taught to a CNN trained without them, the way the shipped CNN meets the measuring
 # writers, never on the measuring writers that the bench's figures come from.
 # Optimisation steps, whatever the class's size. On the --tune classes 100, 150 and 300 steps
-# cut the held-out errors alike; 150 is the fewest that kept MNIST at the fine-tuned end there.
-# The class waits for every step, so the lesson takes no more of them.
+# cut the held-out errors alike, and 150 alone kept MNIST at the fine-tuned end in every class
+# there; the class waits for every step, so the lesson takes no more than that.
 STEPS = 150
 CLASS_BATCH = 32  # class drawings per step
 # MNIST digits per step, half again as many as drawings: with distillation they keep MNIST at
