@@ -216,7 +216,7 @@ def main(argv=None) -> dict:
                         "training/finetune.py's STEPS, to set a recipe's time against the shipped one's (not with --tune)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if args.tune and (args.weights is None or args.class_only or args.steps):
+    if args.tune and (args.weights is None or args.class_only or args.steps is not None):
         parser.error(f"--tune needs --weights, a CNN trained without writers {TUNE_WRITERS} (see above), "
                      "and no --class-only or --steps (TUNE_GRID sets the steps)")
     settings = {} if args.steps is None else {"steps": args.steps}
